@@ -1,0 +1,64 @@
+"""Constants of the WeCom protocol and of this addon.
+
+Pure Python: imported by ``lib/`` (which must not import Odoo) and by the models.
+"""
+
+# --- Endpoints -----------------------------------------------------------------------------
+DEFAULT_API_BASE_URL = "https://qyapi.weixin.qq.com"
+DEFAULT_TIMEOUT = 10  # seconds, on every HTTP call
+
+PATH_GETTOKEN = "/cgi-bin/gettoken"
+PATH_AGENT_GET = "/cgi-bin/agent/get"
+PATH_MESSAGE_SEND = "/cgi-bin/message/send"
+PATH_MESSAGE_RECALL = "/cgi-bin/message/recall"
+PATH_MEDIA_UPLOAD = "/cgi-bin/media/upload"
+PATH_WEBHOOK_SEND = "/cgi-bin/webhook/send"
+PATH_WEBHOOK_UPLOAD = "/cgi-bin/webhook/upload_media"
+
+# --- System parameters (ir.config_parameter keys) -------------------------------------------
+PARAM_API_BASE_URL = "wecom_base.api_base_url"
+PARAM_TIMEOUT = "wecom_base.timeout"
+
+# --- Access token ----------------------------------------------------------------------------
+# Refresh this many seconds before WeCom's expiry (WeCom tokens live 7200 s).
+TOKEN_REFRESH_MARGIN = 300
+# The refresh cron runs every 30 minutes: it renews what would expire before its next run.
+TOKEN_CRON_WINDOW = 30 * 60 + TOKEN_REFRESH_MARGIN
+# WeCom's documented default when a response lacks ``expires_in``.
+TOKEN_DEFAULT_EXPIRES_IN = 7200
+
+# --- Error codes (match on errcode, never on errmsg) --------------------------------------------
+ERRCODE_OK = 0
+ERRCODE_SYSTEM_BUSY = -1
+ERRCODE_INVALID_TOKEN = 40014
+ERRCODE_TOKEN_EXPIRED = 42001
+ERRCODE_TOKEN_MISSING = 41001
+ERRCODE_API_FREQ_LIMIT = 45009
+ERRCODE_CONCURRENCY_LIMIT = 45033
+ERRCODE_IP_NOT_ALLOWED = 60020
+ERRCODE_ALL_RECIPIENTS_INVALID = 81013
+ERRCODE_ROBOT_INVALID_KEY = 93000
+
+ERRCODES_RETRYABLE = frozenset({ERRCODE_SYSTEM_BUSY, ERRCODE_API_FREQ_LIMIT, ERRCODE_CONCURRENCY_LIMIT})
+ERRCODES_TOKEN_INVALID = frozenset({ERRCODE_INVALID_TOKEN, ERRCODE_TOKEN_EXPIRED, ERRCODE_TOKEN_MISSING})
+ERRCODES_CONFIG = frozenset(
+    {40001, 40013, 40056, 40091, 41004, 48002, 60011, ERRCODE_IP_NOT_ALLOWED, ERRCODE_ROBOT_INVALID_KEY}
+)
+# WeCom rejected the content of a request: the caller must change it, retrying is useless.
+ERRCODES_VALIDATION = frozenset({40008, 44004, 45002, 82001})
+
+# --- Size limits (bytes unless said otherwise) -------------------------------------------------
+MAX_ACCESS_TOKEN_LENGTH = 512
+
+# --- Outbox (wecom.message) ------------------------------------------------------------------------
+PARAM_MESSAGE_BATCH_SIZE = "wecom_base.message_batch_size"
+PARAM_MESSAGE_MAX_TRIES = "wecom_base.message_max_tries"
+PARAM_MESSAGE_CLAIM_LEASE = "wecom_base.message_claim_lease"
+MESSAGE_BATCH_SIZE = 100
+MESSAGE_MAX_BATCHES_PER_RUN = 50  # then the cron re-triggers itself, so other crons get their turn
+MESSAGE_MAX_TRIES = 5
+MESSAGE_RETRY_BASE = 30  # seconds before the 2nd try; doubles each try, with +-20 % jitter
+MESSAGE_RETRY_MAX = 3600
+# A claimed message whose sender has not finished after this many seconds is taken to be lost in a
+# crash and is sent again (with WeCom's duplicate check on).
+MESSAGE_CLAIM_LEASE = 300

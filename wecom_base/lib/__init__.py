@@ -1,0 +1,15 @@
+"""WeCom client core: pure Python, imports nothing from Odoo."""
+
+from .client import WeComClient, check_base_url, shared_session
+from .exceptions import (
+    WeComApiError,
+    WeComConfigError,
+    WeComError,
+    WeComNetworkError,
+    WeComPermanentError,
+    WeComResponseError,
+    WeComRetryableError,
+    WeComTokenError,
+    error_from_response,
+    redact,
+)

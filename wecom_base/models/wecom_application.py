@@ -1,0 +1,504 @@
+import logging
+import threading
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from cachetools import TLRUCache
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, ValidationError
+
+from .. import const
+from ..lib import WeComError, WeComTokenError
+
+_logger = logging.getLogger(__name__)
+
+MANAGER_GROUP = "wecom_base.group_wecom_manager"
+
+# Per-process token cache in front of the stored token: (dbname, application id) -> (token, expires_at epoch).
+# An entry leaves the cache TOKEN_REFRESH_MARGIN seconds before the token expires, so the warm path
+# (a hit) needs neither the database nor WeCom.
+_token_cache = TLRUCache(
+    maxsize=4096,
+    ttu=lambda _key, value, now: value[1] - const.TOKEN_REFRESH_MARGIN,
+    timer=time.time,
+)
+_token_cache_lock = threading.Lock()
+
+
+def _to_epoch(value):
+    return value.replace(tzinfo=timezone.utc).timestamp()
+
+
+def clear_token_cache():
+    """Empty this process's token cache (tests, or after restoring a database)."""
+    with _token_cache_lock:
+        _token_cache.clear()
+
+
+class WeComApplication(models.Model):
+    """One self-built WeCom application of a company, and the owner of its access token."""
+
+    _name = "wecom.application"
+    _inherit = ["wecom.base", "mail.thread"]
+    _description = "WeCom Application"
+    _order = "sequence, id"
+    _check_company_auto = True
+
+    name = fields.Char(compute="_compute_name", store=True, recursive=True)
+    app_name = fields.Char(string="Application Name", required=True, tracking=True)
+    company_id = fields.Many2one(
+        "res.company", required=True, default=lambda self: self.env.company, index=True, tracking=True
+    )
+    corp_id = fields.Char(string="CorpID", related="company_id.wecom_corp_id")
+    type_id = fields.Many2one("wecom.application.type", string="Type", ondelete="restrict", tracking=True)
+    category_ids = fields.Many2many("wecom.application.category", string="Categories")
+    agent_id = fields.Integer(string="AgentId", required=True, tracking=True, help="The AgentId shown on the "
+                              "application's page in the WeCom admin console.")
+    secret = fields.Char(
+        groups=MANAGER_GROUP,
+        copy=False,
+        required=True,
+        help="The application's Secret from the WeCom admin console. Only WeCom managers can see it.",
+    )
+    is_active = fields.Boolean(
+        string="Enabled", default=True, tracking=True, help="Disabled applications send nothing and get no token."
+    )
+    sequence = fields.Integer(default=10)
+    note = fields.Text()
+    setting_ids = fields.One2many("wecom.application.setting", "application_id", string="Settings")
+
+    # Token: stored in wecom.application.token (one row per application, written in short transactions
+    # of its own), shown here to managers only.
+    access_token = fields.Char(compute="_compute_access_token", groups=MANAGER_GROUP)
+    token_expiration_time = fields.Datetime(compute="_compute_token_state", string="Token Expires")
+    last_error = fields.Text(compute="_compute_token_state", string="Last Error")
+    last_error_date = fields.Datetime(compute="_compute_token_state", string="Last Error On")
+
+    # What refresh_app_info() read from WeCom (agent/get).
+    wecom_name = fields.Char(string="Name in WeCom", readonly=True, copy=False)
+    square_logo_url = fields.Char(string="Logo URL", readonly=True, copy=False)
+    description = fields.Text(readonly=True, copy=False)
+    allow_userids = fields.Char(string="Visible Users", readonly=True, copy=False)
+    allow_partyids = fields.Char(string="Visible Departments", readonly=True, copy=False)
+    allow_tagids = fields.Char(string="Visible Tags", readonly=True, copy=False)
+    is_closed = fields.Boolean(string="Closed in WeCom", readonly=True, copy=False)
+    home_url = fields.Char(string="Home URL", readonly=True, copy=False)
+    redirect_domain = fields.Char(readonly=True, copy=False)
+    report_location_flag = fields.Boolean(string="Reports Location", readonly=True, copy=False)
+    is_report_enter = fields.Boolean(string="Reports Entering", readonly=True, copy=False)
+    last_refresh_date = fields.Datetime(string="Info Refreshed On", readonly=True, copy=False)
+
+    _sql_constraints = [
+        ("agent_company_uniq", "unique(company_id, agent_id)", "The AgentId must be unique per company."),
+    ]
+
+    # ------------------------------------------------------------------ computes and constraints
+    @api.depends("company_id.name", "type_id.name", "app_name")
+    def _compute_name(self):
+        for app in self:
+            parts = [app.company_id.name, app.type_id.name, app.app_name]
+            app.name = " / ".join(part for part in parts if part)
+
+    def _compute_token_state(self):
+        states = self.env["wecom.application.token"].sudo().search([("application_id", "in", self.ids)])
+        by_app = {state.application_id.id: state for state in states}
+        for app in self:
+            state = by_app.get(app.id)
+            app.token_expiration_time = state.expires_at if state else False
+            app.last_error = state.last_error if state else False
+            app.last_error_date = state.last_error_date if state else False
+
+    def _compute_access_token(self):
+        states = self.env["wecom.application.token"].sudo().search([("application_id", "in", self.ids)])
+        by_app = {state.application_id.id: state.token for state in states}
+        for app in self:
+            app.access_token = by_app.get(app.id) or False
+
+    @api.constrains("agent_id", "company_id")
+    def _check_agent_id(self):
+        for app in self:
+            if app.agent_id <= 0:
+                raise ValidationError(
+                    _("The AgentId of %(app)s must be a positive number, not %(agent)s.", app=app.app_name,
+                      agent=app.agent_id)
+                )
+            duplicate = self.search(
+                [("id", "!=", app.id), ("company_id", "=", app.company_id.id), ("agent_id", "=", app.agent_id)],
+                limit=1,
+            )
+            if duplicate:
+                raise ValidationError(
+                    _(
+                        "The AgentId %(agent)s is already used by %(other)s in %(company)s.",
+                        agent=app.agent_id,
+                        other=duplicate.app_name,
+                        company=app.company_id.name,
+                    )
+                )
+
+    @api.constrains("secret")
+    def _check_secret(self):
+        for app in self.sudo():
+            secret = app.secret or ""
+            if not secret.strip():
+                raise ValidationError(_("The secret of %(app)s is empty. Copy it from the WeCom admin console.",
+                                        app=app.app_name))
+            if any(char.isspace() for char in secret) or len(secret) > 256:
+                raise ValidationError(
+                    _("The secret of %(app)s is not valid: it must be one word without spaces.", app=app.app_name)
+                )
+
+    def _wecom_known_secrets(self):
+        return tuple(filter(None, self.sudo().mapped("secret")))
+
+    # ------------------------------------------------------------------ ORM
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if isinstance(vals.get("secret"), str):
+                vals["secret"] = vals["secret"].strip()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if isinstance(vals.get("secret"), str):
+            vals["secret"] = vals["secret"].strip()
+        result = super().write(vals)
+        if {"secret", "company_id", "agent_id"} & set(vals):
+            self._wecom_forget_token()
+        return result
+
+    def unlink(self):
+        self._wecom_forget_token(local_only=True)
+        return super().unlink()
+
+    # ------------------------------------------------------------------ configuration
+    def get_wecom_config(self):
+        """See :meth:`wecom.base.get_wecom_config`; adds ``application_id``, ``agent_id`` and, for sudo or
+        WeCom manager callers only, ``secret``."""
+        config = super().get_wecom_config()
+        if len(self) == 1:
+            config.update(application_id=self.id, agent_id=self.agent_id)
+            if self._wecom_is_manager():
+                config["secret"] = self.sudo().secret or False
+        return config
+
+    def _wecom_is_manager(self):
+        return self.env.su or self.env.user.has_group(MANAGER_GROUP)
+
+    def get_setting(self, key, default=None):
+        """Value of one of the application's settings (``wecom.application.setting``), or ``default``."""
+        self.ensure_one()
+        setting = self.setting_ids.filtered(lambda s: s.key == key)[:1]
+        return setting.value if setting else default
+
+    # ------------------------------------------------------------------ access token
+    def get_access_token(self):
+        """Return a valid access token of this application (WeCom managers and sudo only).
+
+        :rtype: str
+        :raise AccessError: the caller is not a WeCom manager
+        :raise UserError: WeCom refused to issue a token (the reason and what to do)
+        """
+        self.ensure_one()
+        if not self._wecom_is_manager():
+            raise AccessError(_("Only WeCom managers can read an application's access token."))
+        self.check_access("read")
+        try:
+            return self._wecom_get_token()
+        except WeComError as exc:
+            self.handle_wecom_error(exc)
+
+    def _wecom_get_token(self, failed_token=None, force=False, min_validity=const.TOKEN_REFRESH_MARGIN):
+        """Return a valid token: process cache, then the stored token, then WeCom (one caller at a time).
+
+        :param str failed_token: a token WeCom just rejected (40014/42001): it is dropped only if it is
+            still the current one; a newer token stored meanwhile by another worker is reused
+        :param bool force: fetch a new token from WeCom even if the stored one is valid
+        :param int min_validity: seconds the returned token must still be valid
+        :rtype: str
+        :raise WeComError: WeCom could not issue a token
+        """
+        self.ensure_one()
+        key = (self.env.cr.dbname, self.id)
+        if not force:
+            with _token_cache_lock:
+                entry = _token_cache.get(key)
+                if entry and failed_token and entry[0] == failed_token:
+                    _token_cache.pop(key, None)
+                    entry = None
+            if entry and entry[1] - min_validity > time.time():
+                return entry[0]
+        self._wecom_check_can_fetch()
+        token, expires_at = self._wecom_fetch_token_locked(failed_token=failed_token, force=force,
+                                                           min_validity=min_validity)
+        with _token_cache_lock:
+            _token_cache[key] = (token, expires_at)
+        return token
+
+    def _wecom_check_can_fetch(self):
+        if not self.is_active or not self.active:
+            raise WeComError(
+                _("The WeCom application %(app)s is disabled: enable it before calling WeCom.", app=self.app_name)
+            )
+
+    @contextmanager
+    def _wecom_state_cursor(self):
+        """A cursor on which this application's token row can be locked and written.
+
+        Normally a new, short transaction (committed on exit), so a token fetched once serves every worker
+        even if the caller's transaction rolls back, and waiting workers are released at once. When the
+        application is not committed yet (created in the current transaction), the current cursor is used
+        inside a savepoint instead.
+        """
+        cr = self.env.registry.cursor()
+        try:
+            cr.execute("SELECT 1 FROM wecom_application WHERE id = %s", [self.id])
+            visible = bool(cr.rowcount)
+            if visible:
+                yield cr
+                cr.commit()
+        finally:
+            cr.close()
+        if not visible:
+            with self.env.cr.savepoint():
+                yield self.env.cr
+
+    @staticmethod
+    def _wecom_lock_state_row(cr, app_id):
+        cr.execute(
+            """
+            INSERT INTO wecom_application_token (application_id, fetch_count, create_date, write_date)
+            VALUES (%s, 0, NOW() AT TIME ZONE 'UTC', NOW() AT TIME ZONE 'UTC')
+            ON CONFLICT (application_id) DO NOTHING
+            """,
+            [app_id],
+        )
+        cr.execute(
+            "SELECT token, expires_at FROM wecom_application_token WHERE application_id = %s FOR NO KEY UPDATE",
+            [app_id],
+        )
+        return cr.fetchone()
+
+    def _wecom_fetch_token_locked(self, failed_token=None, force=False, min_validity=const.TOKEN_REFRESH_MARGIN):
+        """Under the token row's lock: reuse a token another worker stored meanwhile, or fetch one.
+
+        :return: ``(token, expires_at epoch)``
+        :raise WeComError: WeCom did not issue a token (the error is kept on the application)
+        """
+        app = self.sudo()
+        corp_id = app.company_id.wecom_corp_id
+        secret = app.secret
+        client = self._wecom_client()
+        error = result = None
+        with self._wecom_state_cursor() as cr:
+            stored_token, stored_expiry = self._wecom_lock_state_row(cr, self.id)
+            if stored_token and stored_expiry and not force and stored_token != failed_token:
+                expires_at = _to_epoch(stored_expiry)
+                if expires_at - min_validity > time.time():
+                    return stored_token, expires_at
+            try:
+                token, expires_in = client.get_token(corp_id, secret)
+            except WeComError as exc:
+                # Kept on the application by this short transaction; raised once the lock is released.
+                self._wecom_write_error(cr, exc)
+                error = exc
+            else:
+                fetched_at = time.time()
+                result = (token, fetched_at + expires_in)
+                cr.execute(
+                    """
+                    UPDATE wecom_application_token
+                       SET token = %s, expires_at = %s, fetched_at = %s, fetch_count = fetch_count + 1,
+                           last_error = NULL, last_error_date = NULL, write_date = NOW() AT TIME ZONE 'UTC'
+                     WHERE application_id = %s
+                    """,
+                    [
+                        token,
+                        datetime.fromtimestamp(result[1], timezone.utc).replace(tzinfo=None),
+                        datetime.fromtimestamp(fetched_at, timezone.utc).replace(tzinfo=None),
+                        self.id,
+                    ],
+                )
+        self.env["wecom.application.token"].invalidate_model()
+        if error is not None:
+            raise error
+        _logger.info("WeCom application %s (id %s): new access token fetched", self.app_name, self.id)
+        return result
+
+    def _wecom_write_error(self, cr, error):
+        message = self._wecom_error_message(error) if isinstance(error, WeComError) else str(error)
+        cr.execute(
+            """
+            UPDATE wecom_application_token SET last_error = %s, last_error_date = NOW() AT TIME ZONE 'UTC'
+             WHERE application_id = %s
+            """,
+            [message, self.id],
+        )
+
+    def _wecom_record_error(self, error):
+        """Store ``error`` as the application's last error, in its own transaction (survives a rollback)."""
+        self.ensure_one()
+        with self._wecom_state_cursor() as cr:
+            self._wecom_lock_state_row(cr, self.id)
+            self._wecom_write_error(cr, error)
+        self.env["wecom.application.token"].invalidate_model()
+
+    def _wecom_clear_error(self):
+        self.ensure_one()
+        if not self.last_error:
+            return
+        with self._wecom_state_cursor() as cr:
+            cr.execute(
+                "UPDATE wecom_application_token SET last_error = NULL, last_error_date = NULL "
+                "WHERE application_id = %s",
+                [self.id],
+            )
+        self.env["wecom.application.token"].invalidate_model()
+
+    def _wecom_forget_token(self, local_only=False):
+        """Drop the tokens of these applications (secret, company or agent changed)."""
+        with _token_cache_lock:
+            for app_id in self.ids:
+                _token_cache.pop((self.env.cr.dbname, app_id), None)
+        if not local_only and self.ids:
+            self.env["wecom.application.token"].sudo().search([("application_id", "in", self.ids)]).write(
+                {"token": False, "expires_at": False}
+            )
+
+    def _wecom_with_token(self, func):
+        """Run ``func(client, token)``; on an invalid/expired token, renew it once and replay once."""
+        self.ensure_one()
+        client = self._wecom_client()
+        token = self._wecom_get_token()
+        try:
+            return func(client, token)
+        except WeComTokenError as exc:
+            _logger.info(
+                "WeCom application %s (id %s): token rejected (%s), renewing it and replaying once",
+                self.app_name, self.id, exc.errcode,
+            )
+            token = self._wecom_get_token(failed_token=token)
+            return func(client, token)
+
+    @api.model
+    def cron_refresh_tokens(self):
+        """Renew the tokens of enabled applications that would expire before the next run.
+
+        One application's failure is recorded on it (last error + log) and does not stop the others.
+
+        :return: the number of applications whose token could not be renewed
+        :rtype: int
+        """
+        failures = 0
+        horizon = const.TOKEN_CRON_WINDOW
+        for app in self.search([("is_active", "=", True)]):
+            try:
+                app._wecom_get_token(min_validity=horizon)
+            except Exception as exc:  # noqa: BLE001 - one app's failure must not stop the others
+                failures += 1
+                if not isinstance(exc, WeComError):
+                    app._wecom_record_error(exc)
+                app.log_error(
+                    _("Could not renew the access token: %(error)s", error=app._wecom_error_message(exc)),
+                    func="cron_refresh_tokens",
+                )
+        return failures
+
+    # ------------------------------------------------------------------ WeCom app info
+    def _wecom_values_from_agent(self, data):
+        def ids(container, list_key, item_key=None):
+            items = (data.get(container) or {}).get(list_key) or []
+            values = [str(item.get(item_key) if item_key else item) for item in items]
+            return ",".join(v for v in values if v and v != "None") or False
+
+        return {
+            "wecom_name": data.get("name") or False,
+            "square_logo_url": data.get("square_logo_url") or False,
+            "description": data.get("description") or False,
+            "allow_userids": ids("allow_userinfos", "user", "userid"),
+            "allow_partyids": ids("allow_partys", "partyid"),
+            "allow_tagids": ids("allow_tags", "tagid"),
+            "is_closed": bool(data.get("close")),
+            "home_url": data.get("home_url") or False,
+            "redirect_domain": data.get("redirect_domain") or False,
+            "report_location_flag": bool(data.get("report_location_flag")),
+            "is_report_enter": bool(data.get("isreportenter")),
+            "last_refresh_date": fields.Datetime.now(),
+        }
+
+    def refresh_app_info(self):
+        """Read each application from WeCom (``agent/get``) and store what WeCom says.
+
+        :return: True
+        :raise UserError: WeCom refused (the reason and what to do); the error is kept on the application
+        """
+        self.check_access("write")
+        for app in self:
+            try:
+                data = app._wecom_call(const.PATH_AGENT_GET, method="GET", params={"agentid": app.agent_id})
+            except WeComError as exc:
+                app._wecom_record_error(exc)
+                app.handle_wecom_error(exc)
+            app.write(app._wecom_values_from_agent(data))
+            app._wecom_clear_error()
+        return True
+
+    def action_test_connection(self):
+        """Button: fetch a new token and the application's info, and say plainly how it went."""
+        self.ensure_one()
+        self.check_access("write")
+        try:
+            self._wecom_get_token(force=True)
+        except WeComError as exc:
+            self._wecom_record_error(exc)
+            self.handle_wecom_error(exc)
+        self.refresh_app_info()
+        message = _(
+            "Connected to WeCom: a token was issued for %(app)s (AgentId %(agent)s) and WeCom knows it as "
+            "“%(name)s”.",
+            app=self.app_name,
+            agent=self.agent_id,
+            name=self.wecom_name or self.app_name,
+        )
+        if self.is_closed:
+            message += " " + _("Note: the application is closed in WeCom; enable it in the WeCom admin console.")
+        self.message_post(body=message)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": _("WeCom connection works"),
+                "message": message,
+                "type": "warning" if self.is_closed else "success",
+                "sticky": False,
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+
+class WeComApplicationToken(models.Model):
+    """Runtime state of an application: its access token and last error.
+
+    Kept apart from ``wecom.application`` so that the short transactions that renew the token never
+    conflict with edits of the application itself. Only reachable through sudo code and by managers.
+    """
+
+    _name = "wecom.application.token"
+    _description = "WeCom Application Token"
+    _log_access = False
+
+    application_id = fields.Many2one("wecom.application", required=True, ondelete="cascade", index=True)
+    token = fields.Char(groups=MANAGER_GROUP)
+    expires_at = fields.Datetime()
+    fetched_at = fields.Datetime()
+    fetch_count = fields.Integer(default=0)
+    last_error = fields.Text()
+    last_error_date = fields.Datetime()
+    create_date = fields.Datetime(readonly=True)
+    write_date = fields.Datetime(readonly=True)
+
+    _sql_constraints = [
+        ("application_uniq", "unique(application_id)", "An application has one token row."),
+    ]

@@ -1,0 +1,369 @@
+import logging
+from contextlib import contextmanager
+
+import requests
+from psycopg2 import errorcodes
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools.translate import LazyTranslate
+
+from .. import const
+from ..lib import (
+    WeComApiError,
+    WeComClient,
+    WeComConfigError,
+    WeComError,
+    WeComNetworkError,
+    WeComResponseError,
+    WeComTokenError,
+    check_base_url,
+    error_from_response,
+    redact,
+)
+
+_logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
+
+LOG_NAME = "wecom_base"
+
+# Concurrency errors are retried by Odoo itself: they are not failures worth a persistent log entry.
+_CONCURRENCY_PGCODES = frozenset(
+    {errorcodes.SERIALIZATION_FAILURE, errorcodes.DEADLOCK_DETECTED, errorcodes.LOCK_NOT_AVAILABLE}
+)
+
+# What an errcode means to an admin, and what to do about it (path/90455).
+ERROR_GUIDANCE = {
+    -1: _lt("WeCom is busy. Try again in a moment."),
+    40001: _lt(
+        "The application secret is invalid. Copy the secret again from the WeCom admin console "
+        "(Applications > the application > Secret) and save it on the application."
+    ),
+    40008: _lt("The message type is not valid."),
+    40013: _lt(
+        "The CorpID is invalid. Copy it from the WeCom admin console (My Company > Company Information) "
+        "into the company's WeCom CorpID."
+    ),
+    40014: _lt("The access token is invalid. A new token will be fetched."),
+    40056: _lt("The agent id does not belong to the application of this secret. Check the application's AgentId."),
+    40091: _lt("The secret is invalid or was reset. Copy the current secret from the WeCom admin console."),
+    41001: _lt("The access token is missing."),
+    41004: _lt("The application secret is missing. Enter it on the application."),
+    42001: _lt("The access token expired. A new token will be fetched."),
+    44004: _lt("The message content is empty."),
+    45002: _lt("The message content is too long."),
+    45009: _lt("WeCom's API frequency limit was reached. Try again in a minute."),
+    45033: _lt("Too many concurrent calls to WeCom. Try again shortly."),
+    48002: _lt(
+        "This API is not allowed for the application. Grant the permission in the WeCom admin console "
+        "(Applications > the application > API permissions)."
+    ),
+    60011: _lt(
+        "The application may not see these members, departments or tags. Widen its visible range in the "
+        "WeCom admin console."
+    ),
+    81013: _lt("None of the recipients is valid or visible to the application."),
+    82001: _lt("No recipient was given."),
+    93000: _lt(
+        "The group robot's webhook key is invalid. Copy the robot's webhook URL again from the group chat "
+        "(group settings > group robots)."
+    ),
+}
+
+
+class WeComBase(models.AbstractModel):
+    """Helpers shared by every WeCom model.
+
+    Inherit it (``_inherit = ["wecom.base"]`` for a new model) to get error logging, error-safe
+    ``create``/``write``, the WeCom configuration, response normalisation, translated errors and
+    :meth:`_wecom_call` — without building a client yourself.
+    """
+
+    _name = "wecom.base"
+    _description = "WeCom Base"
+
+    active = fields.Boolean(default=True)
+
+    # ------------------------------------------------------------------ logging
+    def log_error(self, message, level="error", func=None):
+        """Log an error on the server log and keep a persistent record an admin can browse.
+
+        The record (``ir.logging``, shown under WeCom > Technical > Logs) is written in its own
+        transaction, so it survives the rollback of the failing operation. Secrets in URLs are masked.
+
+        :param str message: what went wrong, in plain words
+        :param str level: ``error``, ``warning`` or ``info``
+        :param str func: the operation that failed (defaults to ``log_error``)
+        :return: True
+        """
+        self.browse().check_access("read")
+        message = redact(message)
+        level = (level or "error").lower()
+        ids = ",".join(str(record_id) for record_id in self.ids)
+        _logger.log(
+            logging.getLevelName(level.upper()) if level.upper() in ("ERROR", "WARNING", "INFO") else logging.ERROR,
+            "%s(%s): %s",
+            self._name,
+            ids,
+            message,
+        )
+        self._wecom_persist_log(message, level.upper(), func or "log_error", ids)
+        return True
+
+    def _wecom_persist_log(self, message, level, func, line):
+        try:
+            with self.env.registry.cursor() as cr:
+                cr.execute(
+                    """
+                    INSERT INTO ir_logging (create_date, create_uid, type, dbname, name, level, message,
+                                            path, func, line)
+                    VALUES (NOW() AT TIME ZONE 'UTC', %s, 'server', %s, %s, %s, %s, %s, %s, %s)
+                    """,
+                    (self.env.uid, self.env.cr.dbname, LOG_NAME, level, message, self._name, func, line or "-"),
+                )
+        except Exception:  # a failing log must never hide the original error
+            _logger.exception("Could not store a WeCom log entry")
+
+    # ------------------------------------------------------------------ error-safe create / write
+    def _wecom_log_failure(self, operation, exc, field_names):
+        if getattr(exc, "pgcode", None) in _CONCURRENCY_PGCODES:
+            return
+        level = "warning" if isinstance(exc, UserError) else "error"
+        message = _("%(operation)s of %(model)s failed (fields: %(fields)s): %(error)s") % {
+            "operation": operation,
+            "model": self._name,
+            "fields": ", ".join(sorted(field_names)) or "-",
+            "error": redact(str(exc), self._wecom_known_secrets()),
+        }
+        self.sudo().log_error(message, level=level, func=operation)
+
+    def _wecom_known_secrets(self):
+        """Literal secret values of these records, masked in log lines (override to add yours)."""
+        return ()
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        try:
+            return super().create(vals_list)
+        except Exception as exc:
+            self._wecom_log_failure("create", exc, {name for vals in vals_list for name in vals})
+            raise
+
+    def write(self, vals):
+        try:
+            return super().write(vals)
+        except Exception as exc:
+            self._wecom_log_failure("write", exc, set(vals))
+            raise
+
+    # ------------------------------------------------------------------ configuration
+    @api.model
+    def _wecom_api_settings(self):
+        """Base URL and timeout from the system parameters, validated.
+
+        :raise UserError: when the configured base URL or timeout is not usable
+        """
+        icp = self.env["ir.config_parameter"].sudo()
+        base_url = icp.get_param(const.PARAM_API_BASE_URL) or const.DEFAULT_API_BASE_URL
+        try:
+            base_url = check_base_url(base_url)
+        except ValueError:
+            raise UserError(
+                _(
+                    "The WeCom API base URL %(url)r is not an http(s) URL. Fix it in Settings > WeCom "
+                    "(system parameter %(param)s).",
+                    url=base_url,
+                    param=const.PARAM_API_BASE_URL,
+                )
+            ) from None
+        raw_timeout = icp.get_param(const.PARAM_TIMEOUT) or const.DEFAULT_TIMEOUT
+        try:
+            timeout = float(raw_timeout)
+            if timeout <= 0:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise UserError(
+                _(
+                    "The WeCom timeout %(value)r is not a positive number of seconds. Fix it in Settings > WeCom.",
+                    value=raw_timeout,
+                )
+            ) from None
+        return base_url, timeout
+
+    @api.model
+    def _wecom_client(self):
+        """A :class:`WeComClient` configured from the system parameters (shared HTTP session)."""
+        base_url, timeout = self._wecom_api_settings()
+        return WeComClient(base_url=base_url, timeout=timeout)
+
+    def _wecom_company(self):
+        if "company_id" in self._fields and len(self) == 1 and self.company_id:
+            return self.company_id
+        return self.env.company
+
+    def get_wecom_config(self):
+        """The WeCom configuration that applies to these records.
+
+        :return: ``corp_id``, ``base_url``, ``timeout`` and ``company_id``; a WeCom application adds
+            ``application_id`` and ``agent_id``, and ``secret`` for sudo or WeCom manager callers only.
+        :rtype: dict
+        """
+        self.browse().check_access("read")
+        company = self._wecom_company()
+        base_url, timeout = self._wecom_api_settings()
+        return {
+            "corp_id": company.sudo().wecom_corp_id or False,
+            "company_id": company.id,
+            "base_url": base_url,
+            "timeout": timeout,
+        }
+
+    # ------------------------------------------------------------------ responses and errors
+    @api.model
+    def format_wecom_response(self, response):
+        """Normalise a WeCom answer into ``{"ok", "errcode", "errmsg", "data"}``.
+
+        :param response: a decoded answer (dict), a ``requests.Response``, or a
+            :class:`~odoo.addons.wecom_base.lib.WeComError`
+        :return: ``ok`` (bool), ``errcode`` (int, -1 when WeCom gave none), ``errmsg`` (str) and ``data``
+            (the other keys of the answer; an access token is never included)
+        :rtype: dict
+        """
+        if isinstance(response, WeComApiError):
+            data = response.response
+        elif isinstance(response, WeComError):
+            return {"ok": False, "errcode": -1, "errmsg": response.message, "data": {}}
+        elif isinstance(response, requests.Response):
+            try:
+                data = response.json()
+            except ValueError:
+                data = None
+            if not isinstance(data, dict):
+                return {
+                    "ok": False,
+                    "errcode": -1,
+                    "errmsg": _("HTTP %(status)s without a WeCom answer", status=response.status_code),
+                    "data": {},
+                }
+        elif isinstance(response, dict):
+            data = response
+        else:
+            raise ValidationError(_("A WeCom response must be a dict, got %(type)s.", type=type(response).__name__))
+        errcode = data.get("errcode", const.ERRCODE_OK)
+        if not isinstance(errcode, int):
+            errcode = -1
+        return {
+            "ok": errcode == const.ERRCODE_OK,
+            "errcode": errcode,
+            "errmsg": redact(data.get("errmsg") or ("ok" if errcode == const.ERRCODE_OK else "")),
+            "data": {k: v for k, v in data.items() if k not in ("errcode", "errmsg", "access_token")},
+        }
+
+    @api.model
+    def _wecom_error_message(self, error):
+        """A translated, secret-free sentence explaining ``error`` to an admin, with what to do."""
+        if isinstance(error, WeComConfigError) and error.errcode == const.ERRCODE_IP_NOT_ALLOWED:
+            ip = error.caller_ip or _("unknown")
+            return _(
+                "WeCom refused the call from this server's IP address %(ip)s (error 60020). Add %(ip)s to the "
+                "trusted IPs of the application in the WeCom admin console (Applications > the application > "
+                "Trusted IP).",
+                ip=ip,
+            )
+        if isinstance(error, WeComApiError):
+            guidance = ERROR_GUIDANCE.get(error.errcode)
+            if guidance:
+                return _(
+                    "WeCom error %(code)s: %(guidance)s (WeCom said: %(errmsg)s)",
+                    code=error.errcode,
+                    guidance=str(guidance),
+                    errmsg=error.errmsg,
+                )
+            return _("WeCom refused the request with error %(code)s: %(errmsg)s", code=error.errcode, errmsg=error.errmsg)
+        if isinstance(error, WeComNetworkError):
+            return _(
+                "WeCom could not be reached or failed (%(detail)s). Check this server's network access and the "
+                "WeCom API base URL in Settings > WeCom, then try again.",
+                detail=error.message,
+            )
+        if isinstance(error, WeComResponseError):
+            return _(
+                "The WeCom API base URL does not point at WeCom: %(detail)s Fix it in Settings > WeCom.",
+                detail=error.message,
+            )
+        return redact(str(error))
+
+    @api.model
+    def handle_wecom_error(self, error):
+        """Raise the translated Odoo error that matches a WeCom error.
+
+        Content or recipient problems (40008, 44004, 45002, 81013, 82001) raise ``ValidationError``: the
+        user must change the request. Everything else raises ``UserError`` with the meaning and guidance.
+
+        :param error: a :class:`WeComError`, an errcode (int) or a WeCom answer (dict)
+        :raise ValidationError: the request content must change
+        :raise UserError: anything else
+        """
+        if isinstance(error, bool) or not isinstance(error, (int, dict, WeComError)):
+            raise UserError(redact(str(error)))
+        if isinstance(error, int):
+            error = error_from_response({"errcode": error, "errmsg": ""})
+        elif isinstance(error, dict):
+            errcode = error.get("errcode", const.ERRCODE_OK)
+            if errcode == const.ERRCODE_OK or not isinstance(errcode, int):
+                raise ValidationError(_("This WeCom answer is not an error."))
+            error = error_from_response(error)
+        message = self._wecom_error_message(error)
+        if isinstance(error, WeComApiError) and error.errcode in (
+            const.ERRCODES_VALIDATION | {const.ERRCODE_ALL_RECIPIENTS_INVALID}
+        ):
+            raise ValidationError(message)
+        raise UserError(message)
+
+    # ------------------------------------------------------------------ calling WeCom
+    def _wecom_get_application(self, application=None):
+        """The application whose token authenticates calls made for these records.
+
+        :param application: a ``wecom.application`` record or id; defaults to the record's
+            ``application_id`` (or the record itself for an application)
+        :raise UserError: when no single application can be found
+        """
+        if application is None and "application_id" in self._fields and len(self) == 1:
+            application = self.application_id
+        if isinstance(application, int) and not isinstance(application, bool):
+            application = self.env["wecom.application"].browse(application).exists()
+        if not application or getattr(application, "_name", None) != "wecom.application" or len(application) != 1:
+            raise UserError(_("Choose one WeCom application to call WeCom with."))
+        return application
+
+    def _wecom_call(self, path, payload=None, method="POST", params=None, files=None, application=None):
+        """Call a WeCom API with an application's access token; no client setup needed.
+
+        The token comes from the application's cache; when WeCom answers that it is invalid or expired
+        (40014, 42001, 41001) the token is renewed once and the call replayed once.
+
+        :param str path: API path, e.g. ``/cgi-bin/message/send``
+        :param dict payload: JSON body (POST)
+        :param str method: ``POST`` or ``GET``
+        :param dict params: extra query parameters (``access_token`` is added)
+        :param dict files: multipart files
+        :param application: ``wecom.application`` record or id (see :meth:`_wecom_get_application`)
+        :return: WeCom's decoded answer (errcode 0)
+        :rtype: dict
+        :raise WeComError: the call failed; interactive callers pass it to :meth:`handle_wecom_error`
+        """
+        app = self._wecom_get_application(application)
+        return app._wecom_with_token(
+            lambda client, token: client.call(path, token, payload=payload, method=method, params=params, files=files)
+        )
+
+    @contextmanager
+    def _wecom_error_as_user_error(self):
+        """Turn a WeCom error raised inside the block into a translated user error."""
+        try:
+            yield
+        except WeComError as exc:
+            self.handle_wecom_error(exc)
+
+
+__all__ = ["WeComBase", "ERROR_GUIDANCE", "WeComTokenError"]

@@ -1,0 +1,792 @@
+import base64
+import json
+import logging
+import random
+import threading
+from datetime import timedelta
+
+from odoo import _, api, fields, models
+from odoo.exceptions import AccessError, UserError, ValidationError
+
+from .. import const
+from ..lib import WeComApiError, WeComError, WeComNetworkError, WeComTokenError
+
+_logger = logging.getLogger(__name__)
+
+USER_GROUP = "wecom_base.group_wecom_user"
+
+FINAL_STATES = ("sent", "partial", "exception", "cancel")
+DUPLICATE_CHECK_MAX = 4 * 3600
+
+# errcode -> failure_type of a message that failed for good
+PERMANENT_FAILURE_TYPES = {const.ERRCODE_ALL_RECIPIENTS_INVALID: "recipients", 82001: "recipients"}
+
+
+def _split_ids(value):
+    """``"a|b, c"`` or ``["a", "b"]`` -> ``["a", "b", "c"]`` (empty parts dropped, order kept, no duplicates)."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        parts = value.replace(",", "|").replace("\n", "|").split("|")
+    else:
+        parts = [str(part) for part in value]
+    seen, result = set(), []
+    for part in (p.strip() for p in parts):
+        if part and part not in seen:
+            seen.add(part)
+            result.append(part)
+    return result
+
+
+def _utf8_len(text):
+    return len((text or "").encode("utf-8"))
+
+
+class WeComMessage(models.Model):
+    """The WeCom outbox: one row per message, sent by a cron with retries, or at once by a button."""
+
+    _name = "wecom.message"
+    _inherit = ["wecom.base", "mail.thread"]
+    _description = "WeCom Message"
+    _order = "id desc"
+    _check_company_auto = True
+
+    name = fields.Char(compute="_compute_name", store=True)
+    channel = fields.Selection(
+        [("application", "Application")], required=True, default="application", tracking=True,
+        help="How the message reaches WeCom. Other addons add channels with selection_add.",
+    )
+    application_id = fields.Many2one("wecom.application", string="Application", index=True, check_company=True,
+                                     ondelete="restrict")
+    company_id = fields.Many2one("res.company", required=True, index=True,
+                                 default=lambda self: self.env.company)
+    msgtype = fields.Selection(
+        [
+            ("text", "Text"),
+            ("markdown", "Markdown"),
+            ("textcard", "Text Card"),
+            ("news", "News"),
+            ("image", "Image"),
+            ("file", "File"),
+            ("template_card", "Template Card"),
+        ],
+        string="Type", required=True, default="text",
+    )
+
+    # Recipients
+    user_ids = fields.Many2many("res.users", string="Users", help="Odoo users; each needs a WeCom user id.")
+    to_userids = fields.Char(string="WeCom User IDs", help="WeCom user ids separated by | or commas.")
+    to_partyids = fields.Char(string="Department IDs", help="WeCom department ids separated by | or commas.")
+    to_tagids = fields.Char(string="Tag IDs", help="WeCom tag ids separated by | or commas.")
+    to_all = fields.Boolean(string="Everyone (@all)", help="Send to every member the application can see.")
+
+    # Content
+    content = fields.Text(help="Text or Markdown content (at most 2048 bytes).")
+    title = fields.Char(help="Title of a text card or template card (text card: at most 128 bytes).")
+    description = fields.Text(help="Description of a text card or template card (text card: at most 512 bytes).")
+    url = fields.Char(string="URL")
+    btntxt = fields.Char(string="Button Text", help="Text card button text (at most 4 characters).")
+    article_ids = fields.One2many("wecom.message.article", "message_id", string="Articles", copy=True)
+    attachment_id = fields.Many2one("ir.attachment", string="Attachment", help="Image or file to send.")
+    card = fields.Json(help="Extra template card fields (merged into the generated text_notice card).")
+    media_id = fields.Char(copy=False, readonly=True)
+    media_uploaded_at = fields.Datetime(copy=False, readonly=True)
+
+    # Options
+    safe = fields.Selection([("0", "Shareable"), ("1", "Confidential"), ("2", "Within company only")],
+                            default="0", required=True)
+    enable_id_trans = fields.Boolean(string="Translate IDs")
+    enable_duplicate_check = fields.Boolean(string="Duplicate Check")
+    duplicate_check_interval = fields.Integer(default=1800, help="Seconds (at most 4 hours).")
+
+    # Delivery
+    state = fields.Selection(
+        [
+            ("draft", "Draft"),
+            ("outgoing", "Queued"),
+            ("sent", "Sent"),
+            ("partial", "Partially Sent"),
+            ("exception", "Failed"),
+            ("cancel", "Cancelled"),
+        ],
+        default="draft", required=True, index=True, copy=False, tracking=True,
+    )
+    failure_type = fields.Selection(
+        [
+            ("config", "Configuration"),
+            ("recipients", "Invalid recipients"),
+            ("content", "Invalid content"),
+            ("retry_exhausted", "Retries exhausted"),
+            ("permanent", "Refused by WeCom"),
+            ("unknown", "Unexpected error"),
+        ],
+        copy=False,
+    )
+    failure_reason = fields.Text(copy=False)
+    try_count = fields.Integer(copy=False, readonly=True)
+    next_try_date = fields.Datetime(copy=False, readonly=True, index=True)
+    claimed_at = fields.Datetime(copy=False, readonly=True, help="When a sender took the message (in flight).")
+    resend_duplicate_check = fields.Boolean(
+        copy=False, readonly=True,
+        help="The previous attempt may have reached WeCom: resend with WeCom's duplicate check on.",
+    )
+    msgid = fields.Char(string="WeCom Message ID", copy=False, readonly=True, index=True)
+    sent_date = fields.Datetime(copy=False, readonly=True)
+    response = fields.Text(copy=False, readonly=True)
+    response_code = fields.Char(copy=False, readonly=True)
+    invalid_users = fields.Char(copy=False, readonly=True)
+    invalid_parties = fields.Char(copy=False, readonly=True)
+    invalid_tags = fields.Char(copy=False, readonly=True)
+    unlicensed_users = fields.Char(copy=False, readonly=True)
+    recalled = fields.Boolean(copy=False, readonly=True)
+    recall_date = fields.Datetime(copy=False, readonly=True)
+
+    @api.depends("msgtype", "content", "title", "article_ids.title", "attachment_id.name")
+    def _compute_name(self):
+        for message in self:
+            text = message.title or message.content or (message.article_ids[:1].title) or message.attachment_id.name
+            text = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+            message.name = (text[:60] + "…") if len(text) > 60 else (text or _("(no content)"))
+
+    # ------------------------------------------------------------------ access
+    def _wecom_check_sender(self):
+        if not (self.env.su or self.env.user.has_group(USER_GROUP)):
+            raise AccessError(_("Only WeCom users can send WeCom messages."))
+
+    # ------------------------------------------------------------------ recipients
+    def _wecom_recipients(self):
+        """The message's recipients as WeCom expects them.
+
+        :return: dict with ``touser``, ``toparty``, ``totag`` lists (``touser`` is ``["@all"]`` only when
+            ``to_all`` was asked for explicitly)
+        :raise ValidationError: an Odoo user has no WeCom user id
+        """
+        self.ensure_one()
+        if self.to_all:
+            return {"touser": ["@all"], "toparty": [], "totag": []}
+        missing = self.user_ids.filtered(lambda user: not user.wecom_userid)
+        if missing:
+            raise ValidationError(
+                _("Recipients: these users have no WeCom user id: %(users)s. Set it on the user (WeCom tab) or "
+                  "remove them.", users=", ".join(missing.mapped("name")))
+            )
+        users = _split_ids(self.user_ids.mapped("wecom_userid")) + _split_ids(self.to_userids)
+        users = [user for user in dict.fromkeys(users) if user != "@all"]
+        return {"touser": users, "toparty": _split_ids(self.to_partyids), "totag": _split_ids(self.to_tagids)}
+
+    # ------------------------------------------------------------------ validation
+    def _wecom_validate(self):
+        """Check everything WeCom would check, before the message is queued.
+
+        :raise ValidationError: naming the field that is wrong
+        """
+        for message in self:
+            message._wecom_validate_channel()
+            recipients = message._wecom_recipients() if message.channel == "application" else None
+            if recipients is not None:
+                if not any(recipients.values()):
+                    raise ValidationError(_("Recipients: give at least one user, department or tag."))
+                for key, label, limit in (
+                    ("touser", _("users"), 1000),
+                    ("toparty", _("departments"), 100),
+                    ("totag", _("tags"), 100),
+                ):
+                    if len(recipients[key]) > limit:
+                        raise ValidationError(
+                            _("Recipients: at most %(limit)s %(what)s per message, got %(count)s.",
+                              limit=limit, what=label, count=len(recipients[key]))
+                        )
+            validator = getattr(message, f"_wecom_validate__{message.msgtype}", None)
+            if validator:
+                validator()
+            if message.enable_duplicate_check and not (0 < message.duplicate_check_interval <= DUPLICATE_CHECK_MAX):
+                raise ValidationError(
+                    _("Duplicate check interval: between 1 and %(max)s seconds.", max=DUPLICATE_CHECK_MAX)
+                )
+
+    def _wecom_validate_channel(self):
+        if self.channel != "application":
+            return
+        app = self.application_id
+        if not app:
+            raise ValidationError(_("Application: choose the WeCom application that sends the message."))
+        if not app.active or not app.is_active:
+            raise ValidationError(_("Application: %(app)s is disabled.", app=app.app_name))
+        if not app.company_id.wecom_corp_id:
+            raise ValidationError(
+                _("Application: the company %(company)s has no WeCom CorpID.", company=app.company_id.name)
+            )
+
+    def _wecom_check_bytes(self, field_label, value, limit):
+        if _utf8_len(value) > limit:
+            raise ValidationError(
+                _("%(field)s: at most %(limit)s bytes in UTF-8, got %(size)s.", field=field_label, limit=limit,
+                  size=_utf8_len(value))
+            )
+
+    def _wecom_validate__text(self):
+        if not (self.content or "").strip():
+            raise ValidationError(_("Content: a text message needs content."))
+        self._wecom_check_bytes(_("Content"), self.content, 2048)
+
+    def _wecom_validate__markdown(self):
+        if not (self.content or "").strip():
+            raise ValidationError(_("Content: a markdown message needs content."))
+        self._wecom_check_bytes(_("Content"), self.content, 2048)
+
+    def _wecom_validate__textcard(self):
+        if not self.title or not self.description or not self.url:
+            raise ValidationError(_("Title, Description, URL: a text card needs all three."))
+        self._wecom_check_bytes(_("Title"), self.title, 128)
+        self._wecom_check_bytes(_("Description"), self.description, 512)
+        if self.btntxt and len(self.btntxt) > 4:
+            raise ValidationError(_("Button Text: at most 4 characters."))
+
+    def _wecom_validate__news(self):
+        if not 1 <= len(self.article_ids) <= 8:
+            raise ValidationError(_("Articles: a news message has 1 to 8 articles, got %(count)s.",
+                                    count=len(self.article_ids)))
+        for article in self.article_ids:
+            if not article.title or not article.url:
+                raise ValidationError(_("Articles: every article needs a title and a URL."))
+            self._wecom_check_bytes(_("Article title"), article.title, 128)
+            self._wecom_check_bytes(_("Article description"), article.description, 512)
+
+    def _wecom_validate__image(self):
+        if not self.attachment_id:
+            raise ValidationError(_("Attachment: an image message needs an image."))
+        if not (self.attachment_id.mimetype or "").startswith("image/"):
+            raise ValidationError(_("Attachment: %(name)s is not an image.", name=self.attachment_id.name))
+        if self.attachment_id.file_size > 10 * 1024 * 1024:
+            raise ValidationError(_("Attachment: an image may be at most 10 MB."))
+
+    def _wecom_validate__file(self):
+        if not self.attachment_id:
+            raise ValidationError(_("Attachment: a file message needs a file."))
+        if self.attachment_id.file_size > 20 * 1024 * 1024:
+            raise ValidationError(_("Attachment: a file may be at most 20 MB."))
+
+    def _wecom_validate__template_card(self):
+        if not self.title and not (self.card or {}).get("main_title"):
+            raise ValidationError(_("Title: a template card needs a title."))
+        if self.card is not None and not isinstance(self.card, dict):
+            raise ValidationError(_("Card: must be a JSON object."))
+
+    # ------------------------------------------------------------------ payloads
+    def _wecom_prepare_payload(self):
+        """The JSON body of ``message/send`` for this message.
+
+        The common part (recipients, agent id, options) is built here; the type's own part by
+        ``_wecom_prepare_payload__<msgtype>()``, so an addon adds a message type by adding that method.
+        """
+        self.ensure_one()
+        builder = getattr(self, f"_wecom_prepare_payload__{self.msgtype}", None)
+        if builder is None:
+            raise ValidationError(_("Type: %(type)s cannot be sent by this channel.", type=self.msgtype))
+        recipients = self._wecom_recipients()
+        payload = {}
+        for key in ("touser", "toparty", "totag"):
+            if recipients[key]:
+                payload[key] = "|".join(recipients[key])
+        payload.update({"msgtype": self.msgtype, "agentid": self.application_id.agent_id})
+        payload[self.msgtype] = builder()
+        payload["safe"] = int(self.safe or 0)
+        payload["enable_id_trans"] = int(self.enable_id_trans)
+        duplicate_check = self.enable_duplicate_check or self.resend_duplicate_check
+        payload["enable_duplicate_check"] = int(duplicate_check)
+        if duplicate_check:
+            interval = self.duplicate_check_interval or 1800
+            if self.resend_duplicate_check:
+                interval = DUPLICATE_CHECK_MAX
+            payload["duplicate_check_interval"] = interval
+        return payload
+
+    def _wecom_prepare_payload__text(self):
+        return {"content": self.content}
+
+    def _wecom_prepare_payload__markdown(self):
+        return {"content": self.content}
+
+    def _wecom_prepare_payload__textcard(self):
+        card = {"title": self.title, "description": self.description, "url": self.url}
+        if self.btntxt:
+            card["btntxt"] = self.btntxt
+        return card
+
+    def _wecom_prepare_payload__news(self):
+        return {"articles": [article._wecom_payload() for article in self.article_ids]}
+
+    def _wecom_prepare_payload__image(self):
+        return {"media_id": self._wecom_media_id("image")}
+
+    def _wecom_prepare_payload__file(self):
+        return {"media_id": self._wecom_media_id("file")}
+
+    def _wecom_prepare_payload__template_card(self):
+        card = {
+            "card_type": "text_notice",
+            "main_title": {"title": self.title or "", "desc": self.description or ""},
+            "card_action": {"type": 1, "url": self.url} if self.url else {"type": 0},
+        }
+        if self.content:
+            card["sub_title_text"] = self.content
+        card.update(self.card or {})
+        return card
+
+    def _wecom_media_id(self, media_type):
+        """Upload the attachment once (``media/upload``; WeCom keeps it 3 days) and return its media id."""
+        fresh_until = fields.Datetime.now() - timedelta(days=2, hours=12)
+        if self.media_id and self.media_uploaded_at and self.media_uploaded_at > fresh_until:
+            return self.media_id
+        attachment = self.attachment_id.sudo()
+        content = base64.b64decode(attachment.datas or b"")
+        media_id = self.application_id._wecom_with_token(
+            lambda client, token: client.upload_media(
+                token, media_type, attachment.name or "file", content, attachment.mimetype or "application/octet-stream"
+            )
+        )
+        self.write({"media_id": media_id, "media_uploaded_at": fields.Datetime.now()})
+        return media_id
+
+    # ------------------------------------------------------------------ the send API
+    @api.model
+    @api.returns("self", lambda value: value.id)
+    def wecom_send(self, application, msgtype="text", content=None, users=None, userids=None, parties=None,
+                   tags=None, to_all=False, title=None, description=None, url=None, btntxt=None, articles=None,
+                   attachment=None, card=None, safe=0, enable_id_trans=False, enable_duplicate_check=False,
+                   duplicate_check_interval=1800):
+        """Queue a WeCom application message; the outbox cron sends it (retries included).
+
+        One call for addon code and for RPC clients (``execute_kw(db, uid, key, "wecom.message",
+        "wecom_send", [application_id], {"userids": ["zhangsan"], "content": "Hello"})``).
+
+        :param application: ``wecom.application`` record or id
+        :param str msgtype: text, markdown, textcard, news, image, file or template_card
+        :param str content: text/markdown content (≤ 2048 bytes), or a template card's sub-title
+        :param users: ``res.users`` records or ids (each needs a WeCom user id)
+        :param userids: WeCom user ids (list or ``|``-separated string)
+        :param parties: WeCom department ids
+        :param tags: WeCom tag ids
+        :param bool to_all: send to everyone the application sees (``@all``); never implied
+        :param str title: text card / template card title
+        :param str description: text card / template card description
+        :param str url: text card / template card link
+        :param str btntxt: text card button text
+        :param list articles: news articles, dicts with title, description, url, picurl (1 to 8)
+        :param attachment: ``ir.attachment`` record or id (image and file)
+        :param dict card: extra template card fields
+        :param int safe: 0 shareable, 1 confidential, 2 company only
+        :param bool enable_id_trans: let WeCom translate ids
+        :param bool enable_duplicate_check: let WeCom drop an identical message within the interval
+        :param int duplicate_check_interval: seconds, at most 14400
+        :return: the queued message (its id over RPC)
+        :raise AccessError: the caller is not a WeCom user
+        :raise ValidationError: an argument is wrong (the message says which and why)
+        """
+        self._wecom_check_sender()
+        vals = self._wecom_send_values(
+            application=application, msgtype=msgtype, content=content, users=users, userids=userids,
+            parties=parties, tags=tags, to_all=to_all, title=title, description=description, url=url,
+            btntxt=btntxt, articles=articles, attachment=attachment, card=card, safe=safe,
+            enable_id_trans=enable_id_trans, enable_duplicate_check=enable_duplicate_check,
+            duplicate_check_interval=duplicate_check_interval,
+        )
+        message = self.create(vals)
+        message.action_send()
+        return message
+
+    def _wecom_send_values(self, application, msgtype, content, users, userids, parties, tags, to_all, title,
+                           description, url, btntxt, articles, attachment, card, safe, enable_id_trans,
+                           enable_duplicate_check, duplicate_check_interval):
+        def check_type(name, value, types, type_label):
+            if value is not None and value is not False and not isinstance(value, types):
+                raise ValidationError(
+                    _("Argument %(name)s: expected %(expected)s, got %(got)s.", name=name, expected=type_label,
+                      got=type(value).__name__)
+                )
+
+        def ids_of(name, value, model):
+            if not value:
+                return []
+            if isinstance(value, models.BaseModel):
+                if value._name != model:
+                    raise ValidationError(_("Argument %(name)s: expected %(model)s records.", name=name, model=model))
+                return value.ids
+            values = value if isinstance(value, (list, tuple)) else [value]
+            if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+                raise ValidationError(_("Argument %(name)s: expected a list of %(model)s ids.", name=name, model=model))
+            records = self.env[model].browse(values).exists()
+            if len(records) != len(set(values)):
+                raise ValidationError(
+                    _("Argument %(name)s: unknown %(model)s ids %(ids)s.", name=name, model=model,
+                      ids=sorted(set(values) - set(records.ids)))
+                )
+            return records.ids
+
+        def id_list(name, value):
+            check_type(name, value, (str, list, tuple), _("a list of strings or a |-separated string"))
+            if isinstance(value, (list, tuple)) and not all(isinstance(v, (str, int)) and not isinstance(v, bool)
+                                                            for v in value):
+                raise ValidationError(_("Argument %(name)s: every id must be a string or a number.", name=name))
+            return "|".join(_split_ids(value)) or False
+
+        if isinstance(application, models.BaseModel):
+            if application._name != "wecom.application" or len(application) != 1:
+                raise ValidationError(_("Argument application: expected one wecom.application."))
+            app = application
+        elif isinstance(application, int) and not isinstance(application, bool):
+            app = self.env["wecom.application"].browse(application)
+            try:
+                exists = bool(app.exists())
+            except AccessError:
+                exists = False
+            if not exists:
+                raise ValidationError(_("Argument application: no WeCom application with id %(id)s.", id=application))
+        else:
+            raise ValidationError(_("Argument application: expected a wecom.application id, got %(got)s.",
+                                    got=type(application).__name__))
+        try:
+            app.check_access("read")
+        except AccessError:
+            raise ValidationError(
+                _("Argument application: no WeCom application with id %(id)s.", id=app.id)
+            ) from None
+        msgtypes = dict(self._fields["msgtype"]._description_selection(self.env))
+        if msgtype not in msgtypes:
+            raise ValidationError(
+                _("Argument msgtype: %(value)r is not one of %(allowed)s.", value=msgtype, allowed=", ".join(msgtypes))
+            )
+        for name, value in (("content", content), ("title", title), ("description", description), ("url", url),
+                            ("btntxt", btntxt)):
+            check_type(name, value, str, _("a string"))
+        check_type("to_all", to_all, bool, _("true or false"))
+        check_type("card", card, dict, _("an object"))
+        check_type("articles", articles, (list, tuple), _("a list of objects"))
+        if safe not in (0, 1, 2, "0", "1", "2"):
+            raise ValidationError(_("Argument safe: 0, 1 or 2."))
+        check_type("duplicate_check_interval", duplicate_check_interval, int, _("a number of seconds"))
+        article_commands = []
+        for article in articles or []:
+            if not isinstance(article, dict):
+                raise ValidationError(_("Argument articles: every article is an object with title, description, url, "
+                                        "picurl."))
+            unknown = set(article) - {"title", "description", "url", "picurl"}
+            if unknown:
+                raise ValidationError(_("Argument articles: unknown keys %(keys)s.", keys=", ".join(sorted(unknown))))
+            article_commands.append((0, 0, {key: article.get(key) or False for key in
+                                            ("title", "description", "url", "picurl")}))
+        attachment_ids = ids_of("attachment", attachment, "ir.attachment")
+        return {
+            "channel": "application",
+            "application_id": app.id,
+            "company_id": app.company_id.id,
+            "msgtype": msgtype,
+            "content": content or False,
+            "user_ids": [(6, 0, ids_of("users", users, "res.users"))],
+            "to_userids": id_list("userids", userids),
+            "to_partyids": id_list("parties", parties),
+            "to_tagids": id_list("tags", tags),
+            "to_all": bool(to_all),
+            "title": title or False,
+            "description": description or False,
+            "url": url or False,
+            "btntxt": btntxt or False,
+            "article_ids": article_commands,
+            "attachment_id": attachment_ids[0] if attachment_ids else False,
+            "card": card or None,
+            "safe": str(safe),
+            "enable_id_trans": bool(enable_id_trans),
+            "enable_duplicate_check": bool(enable_duplicate_check),
+            "duplicate_check_interval": duplicate_check_interval or 1800,
+        }
+
+    # ------------------------------------------------------------------ buttons
+    def action_send(self):
+        """Queue the messages (validated first); the outbox cron sends them right away."""
+        self._wecom_check_sender()
+        todo = self.filtered(lambda m: m.state in ("draft", "exception", "cancel"))
+        todo._wecom_validate()
+        todo.write({
+            "state": "outgoing", "failure_type": False, "failure_reason": False, "try_count": 0,
+            "next_try_date": False, "claimed_at": False,
+        })
+        if todo:
+            self.env.ref("wecom_base.ir_cron_wecom_message_queue")._trigger()
+        return True
+
+    def action_retry(self):
+        """Queue failed or cancelled messages again."""
+        failed = self.filtered(lambda m: m.state in ("exception", "cancel"))
+        if not failed:
+            raise UserError(_("Only failed or cancelled messages can be retried."))
+        return failed.action_send()
+
+    def action_cancel(self):
+        """Cancel messages that are not sent yet."""
+        self._wecom_check_sender()
+        pending = self.filtered(lambda m: m.state in ("draft", "outgoing", "exception"))
+        if not pending:
+            raise UserError(_("Only messages not sent yet can be cancelled."))
+        pending.write({"state": "cancel", "next_try_date": False})
+        return True
+
+    def action_send_now(self):
+        """Send at once (interactive): a failure raises a clear error and the message stays as it was."""
+        self.ensure_one()
+        self._wecom_check_sender()
+        if self.state in ("sent", "partial"):
+            raise UserError(_("This message was already sent."))
+        self._wecom_validate()
+        self._wecom_lock_for_send()
+        try:
+            self._wecom_send_one()
+        except WeComError as exc:
+            self.handle_wecom_error(exc)
+        return True
+
+    def action_recall(self):
+        """Recall sent application messages (WeCom allows it within 24 hours)."""
+        self._wecom_check_sender()
+        limit = fields.Datetime.now() - timedelta(hours=24)
+        for message in self:
+            if message.channel != "application" or message.state not in ("sent", "partial") or not message.msgid:
+                raise UserError(_("Only sent application messages can be recalled."))
+            if message.recalled:
+                raise UserError(_("This message was already recalled."))
+            if not message.sent_date or message.sent_date < limit:
+                raise UserError(_("WeCom only recalls messages sent less than 24 hours ago."))
+            try:
+                message._wecom_call(const.PATH_MESSAGE_RECALL, payload={"msgid": message.msgid})
+            except WeComError as exc:
+                message.handle_wecom_error(exc)
+            message.write({"recalled": True, "recall_date": fields.Datetime.now()})
+            message.message_post(body=_("Recalled from WeCom."))
+        return True
+
+    def _wecom_lock_for_send(self):
+        self.env.cr.execute(
+            "SELECT id FROM wecom_message WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", [self.id]
+        )
+        if not self.env.cr.rowcount:
+            raise UserError(_("This message is being sent right now; wait a moment."))
+        self.invalidate_recordset()
+        if self.state in ("sent", "partial"):
+            raise UserError(_("This message was already sent."))
+        lease = timedelta(seconds=const.MESSAGE_CLAIM_LEASE)
+        if self.state == "outgoing" and self.claimed_at and self.claimed_at > fields.Datetime.now() - lease:
+            raise UserError(_("This message is being sent right now; wait a moment."))
+
+    # ------------------------------------------------------------------ sending
+    def _wecom_max_tries(self):
+        icp = self.env["ir.config_parameter"].sudo()
+        try:
+            return max(1, int(icp.get_param(const.PARAM_MESSAGE_MAX_TRIES) or const.MESSAGE_MAX_TRIES))
+        except ValueError:
+            return const.MESSAGE_MAX_TRIES
+
+    def _wecom_send_one(self):
+        """Send this message once: build, call, store the outcome.
+
+        :raise WeComError: WeCom refused or could not be reached (the outcome is stored first)
+        """
+        self.ensure_one()
+        sender = getattr(self, f"_wecom_send__{self.channel}")
+        self.try_count += 1
+        try:
+            data = sender()
+        except WeComError as exc:
+            self._wecom_store_failure(exc)
+            raise
+        self._wecom_store_success(data)
+        return data
+
+    def _wecom_send__application(self):
+        app = self.application_id
+        payload = self._wecom_prepare_payload()
+        return app._wecom_with_token(lambda client, token: client.send_message(token, payload))
+
+    def _wecom_store_success(self, data):
+        invalid = {
+            "invalid_users": data.get("invaliduser") or False,
+            "invalid_parties": data.get("invalidparty") or False,
+            "invalid_tags": data.get("invalidtag") or False,
+            "unlicensed_users": "|".join(data["unlicenseduser"]) if isinstance(data.get("unlicenseduser"), list)
+            else (data.get("unlicenseduser") or False),
+        }
+        partial = any(invalid.values())
+        self.write({
+            "state": "partial" if partial else "sent",
+            "msgid": data.get("msgid") or False,
+            "response_code": data.get("response_code") or False,
+            "sent_date": fields.Datetime.now(),
+            "response": json.dumps(self.format_wecom_response(data), ensure_ascii=False),
+            "failure_type": False,
+            "failure_reason": False,
+            "next_try_date": False,
+            "claimed_at": False,
+            **invalid,
+        })
+
+    def _wecom_retry_delay(self, error):
+        """Seconds to wait before the next try: exponential backoff with jitter (45009: at least a minute)."""
+        base = min(const.MESSAGE_RETRY_BASE * (2 ** max(self.try_count - 1, 0)), const.MESSAGE_RETRY_MAX)
+        if isinstance(error, WeComApiError) and error.errcode == const.ERRCODE_API_FREQ_LIMIT:
+            base = max(base, 60)
+        return base * random.uniform(0.8, 1.2)
+
+    def _wecom_store_failure(self, error):
+        reason = self._wecom_error_message(error)
+        retryable = error.retryable or isinstance(error, WeComTokenError)
+        if retryable and self.try_count < self._wecom_max_tries():
+            self.write({
+                "state": "outgoing",
+                "failure_reason": reason,
+                "next_try_date": fields.Datetime.now() + timedelta(seconds=self._wecom_retry_delay(error)),
+                "claimed_at": False,
+                # a timeout or a dropped connection may hide a delivery: let WeCom drop a second copy
+                "resend_duplicate_check": self.resend_duplicate_check or isinstance(error, WeComNetworkError),
+            })
+            return
+        if retryable:
+            failure_type = "retry_exhausted"
+            reason = _("Gave up after %(tries)s tries. Last error: %(reason)s", tries=self.try_count, reason=reason)
+        elif error.kind in ("config", "response"):
+            failure_type = "config"
+        elif isinstance(error, WeComApiError) and error.errcode in PERMANENT_FAILURE_TYPES:
+            failure_type = PERMANENT_FAILURE_TYPES[error.errcode]
+        elif isinstance(error, WeComApiError) and error.errcode in const.ERRCODES_VALIDATION:
+            failure_type = "content"
+        else:
+            failure_type = "permanent"
+        self.write({
+            "state": "exception",
+            "failure_type": failure_type,
+            "failure_reason": reason,
+            "next_try_date": False,
+            "claimed_at": False,
+            "response": json.dumps(self.format_wecom_response(error), ensure_ascii=False),
+        })
+
+    # ------------------------------------------------------------------ the queue
+    @api.model
+    def _wecom_claim_batch(self, limit):
+        """Take up to ``limit`` due messages for this sender; other senders skip them.
+
+        Rows are locked with ``FOR UPDATE SKIP LOCKED`` and stamped ``claimed_at``; a message whose
+        claim is older than the lease (its sender died) is due again and is resent with WeCom's duplicate
+        check on.
+
+        :return: the claimed messages
+        """
+        lease = int(self.env["ir.config_parameter"].sudo().get_param(const.PARAM_MESSAGE_CLAIM_LEASE)
+                    or const.MESSAGE_CLAIM_LEASE)
+        self.env.flush_all()
+        self.env.cr.execute(
+            """
+            WITH due AS (
+                SELECT id, claimed_at IS NOT NULL AS recovered
+                  FROM wecom_message
+                 WHERE state = 'outgoing'
+                   AND (next_try_date IS NULL OR next_try_date <= NOW() AT TIME ZONE 'UTC')
+                   AND (claimed_at IS NULL OR claimed_at < NOW() AT TIME ZONE 'UTC' - %s * INTERVAL '1 second')
+                 ORDER BY COALESCE(next_try_date, create_date), id
+                 LIMIT %s
+                   FOR NO KEY UPDATE SKIP LOCKED
+            )
+            UPDATE wecom_message m
+               SET claimed_at = NOW() AT TIME ZONE 'UTC',
+                   resend_duplicate_check = m.resend_duplicate_check OR due.recovered
+              FROM due
+             WHERE m.id = due.id
+         RETURNING m.id, due.recovered
+            """,
+            [lease, limit],
+        )
+        rows = self.env.cr.fetchall()
+        recovered = [row[0] for row in rows if row[1]]
+        if recovered:
+            _logger.warning("WeCom outbox: resending %s message(s) left in flight by a stopped sender: %s",
+                            len(recovered), recovered)
+        messages = self.browse([row[0] for row in rows])
+        messages.invalidate_recordset(["claimed_at", "resend_duplicate_check"])
+        return messages
+
+    @api.model
+    def _wecom_due_count(self):
+        self.env.cr.execute(
+            """
+            SELECT COUNT(*) FROM wecom_message
+             WHERE state = 'outgoing' AND (next_try_date IS NULL OR next_try_date <= NOW() AT TIME ZONE 'UTC')
+            """
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _cron_process_queue(self, batch_size=None, max_batches=None):
+        """Drain due messages in batches: one try/except per message, a commit after each batch (except
+        under tests), and a new trigger while a backlog remains.
+
+        :param int batch_size: messages per batch (system parameter ``wecom_base.message_batch_size``)
+        :param int max_batches: stop after this many batches (the cron is re-triggered for the rest)
+        :return: the number of messages processed
+        :rtype: int
+        """
+        icp = self.env["ir.config_parameter"].sudo()
+        batch_size = batch_size or int(icp.get_param(const.PARAM_MESSAGE_BATCH_SIZE) or const.MESSAGE_BATCH_SIZE)
+        max_batches = max_batches or const.MESSAGE_MAX_BATCHES_PER_RUN
+        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        done = 0
+        for _batch in range(max_batches):
+            messages = self._wecom_claim_batch(batch_size)
+            if auto_commit:
+                self.env.cr.commit()  # the claims are visible to other senders before anything is sent
+            if not messages:
+                break
+            for message in messages:
+                try:
+                    with self.env.cr.savepoint():
+                        message._wecom_send_one()
+                except WeComError:
+                    pass  # stored on the message by _wecom_send_one
+                except Exception as exc:  # noqa: BLE001 - one message must never stop the others
+                    _logger.exception("WeCom outbox: message %s failed unexpectedly", message.id)
+                    message._wecom_store_unexpected(exc)
+            done += len(messages)
+            if auto_commit:
+                self.env.cr.commit()
+        remaining = self._wecom_due_count()
+        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        if remaining:
+            self.env.ref("wecom_base.ir_cron_wecom_message_queue")._trigger()
+        return done
+
+    def _wecom_store_unexpected(self, exc):
+        self.invalidate_recordset()
+        self.write({
+            "state": "exception",
+            "failure_type": "unknown",
+            "failure_reason": _("Unexpected error: %(error)s", error=str(exc)),
+            "next_try_date": False,
+            "claimed_at": False,
+        })
+
+
+class WeComMessageArticle(models.Model):
+    _name = "wecom.message.article"
+    _description = "WeCom News Article"
+    _order = "sequence, id"
+
+    message_id = fields.Many2one("wecom.message", required=True, ondelete="cascade", index=True)
+    sequence = fields.Integer(default=10)
+    title = fields.Char(required=True)
+    description = fields.Char()
+    url = fields.Char(string="URL", required=True)
+    picurl = fields.Char(string="Picture URL")
+
+    def _wecom_payload(self):
+        article = {"title": self.title, "url": self.url}
+        if self.description:
+            article["description"] = self.description
+        if self.picurl:
+            article["picurl"] = self.picurl
+        return article

@@ -1,0 +1,123 @@
+"""Fixtures of the wecom_base Odoo tests: the mock WeCom server and a configured application.
+
+The mock WeCom (``tests/mock_wecom`` at the top of the repository) listens on 127.0.0.1. It is started in
+this process on a free port, or reached at ``$WECOM_MOCK_URL`` when one runs elsewhere. Tests talk to it
+over HTTP only (``MockWeComControl``), so both work alike.
+"""
+
+import importlib.util
+import os
+import sys
+import unittest
+from contextlib import contextmanager
+
+from odoo.tests import TransactionCase, new_test_user
+
+from ..const import PARAM_API_BASE_URL, PARAM_TIMEOUT
+from ..models.wecom_application import clear_token_cache
+
+MOCK_CORP_ID = "ww0000000000mock0"
+MOCK_SECRET = "mock-secret-1000002"
+MOCK_AGENT_ID = 1000002
+MOCK_ROBOT_KEY = "mock-robot-key"
+
+_MOCK_PACKAGE = "wecom_base_test_mock_wecom"
+_mock = None
+
+
+def _load_mock_package():
+    """Import the repository's ``tests/mock_wecom`` package under a private name (no clash with any
+    other top-level ``tests`` package on sys.path)."""
+    if _MOCK_PACKAGE in sys.modules:
+        return sys.modules[_MOCK_PACKAGE]
+    addon_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    candidates = [
+        os.environ.get("WECOM_MOCK_PATH"),
+        os.path.join(os.path.dirname(addon_dir), "tests", "mock_wecom"),
+    ]
+    for path in filter(None, candidates):
+        init = os.path.join(path, "__init__.py")
+        if os.path.isfile(init):
+            spec = importlib.util.spec_from_file_location(_MOCK_PACKAGE, init, submodule_search_locations=[path])
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[_MOCK_PACKAGE] = module
+            spec.loader.exec_module(module)
+            return module
+    return None
+
+
+def get_mock():
+    """The mock WeCom of this test run (started once per process).
+
+    :raise unittest.SkipTest: when neither ``$WECOM_MOCK_URL`` nor the repository's mock is available
+    """
+    global _mock  # noqa: PLW0603 - one mock server per test process
+    if _mock is None:
+        package = _load_mock_package()
+        url = os.environ.get("WECOM_MOCK_URL")
+        if url:
+            if package is None:
+                raise unittest.SkipTest("WECOM_MOCK_URL is set but the mock's control client is not found")
+            _mock = package.MockWeComControl(url)
+        elif package is not None:
+            _mock = package.MockWeCom(host="127.0.0.1", port=0).start()
+        else:
+            raise unittest.SkipTest(
+                "The mock WeCom server (tests/mock_wecom in the repository) is not available: set "
+                "WECOM_MOCK_PATH or WECOM_MOCK_URL"
+            )
+    return _mock
+
+
+class WeComCase(TransactionCase):
+    """A company with a CorpID, one application known to the mock, and three users:
+    ``user_plain`` (internal user, no WeCom group), ``user_wecom`` (WeCom user), ``user_manager``."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.mock = get_mock()
+        cls.mock.reset()
+        icp = cls.env["ir.config_parameter"].sudo()
+        icp.set_param(PARAM_API_BASE_URL, cls.mock.url)
+        icp.set_param(PARAM_TIMEOUT, "2")
+        cls.company = cls.env.company
+        cls.company.wecom_corp_id = MOCK_CORP_ID
+        cls.app_type = cls.env.ref("wecom_base.application_type_self_built")
+        cls.app = cls.env["wecom.application"].create(
+            {
+                "app_name": "Odoo Notifications",
+                "agent_id": MOCK_AGENT_ID,
+                "secret": MOCK_SECRET,
+                "type_id": cls.app_type.id,
+                "company_id": cls.company.id,
+            }
+        )
+        cls.user_plain = new_test_user(cls.env, login="wecom_plain", groups="base.group_user")
+        cls.user_wecom = new_test_user(cls.env, login="wecom_user", groups="base.group_user,wecom_base.group_wecom_user")
+        cls.user_manager = new_test_user(
+            cls.env, login="wecom_manager", groups="base.group_user,wecom_base.group_wecom_manager"
+        )
+
+    def setUp(self):
+        super().setUp()
+        self.mock.reset()
+        clear_token_cache()
+        self.addCleanup(clear_token_cache)
+
+    # helpers ---------------------------------------------------------------------------------
+    def token_state(self, app=None):
+        app = app or self.app
+        return self.env["wecom.application.token"].sudo().search([("application_id", "=", app.id)])
+
+    @contextmanager
+    def assertMockCalls(self, **expected):
+        """Assert how many requests each mock API path received inside the block.
+
+        Keys are path tails with ``/`` as ``_``: ``gettoken=1, agent_get=2, message_send=3``.
+        """
+        paths = {key: "/cgi-bin/" + key.replace("_", "/") for key in expected}
+        before = {key: self.mock.count(path) for key, path in paths.items()}
+        yield
+        got = {key: self.mock.count(path) - before[key] for key, path in paths.items()}
+        self.assertEqual(got, expected, "requests received by the mock WeCom")

@@ -1,0 +1,1 @@
+from . import wecom_message_composer
