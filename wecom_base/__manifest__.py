@@ -19,6 +19,7 @@
         "views/wecom_application_views.xml",
         "views/wecom_application_type_views.xml",
         "views/wecom_application_category_views.xml",
+        "views/wecom_robot_views.xml",
         "views/wecom_message_views.xml",
         "views/wecom_log_views.xml",
         "views/res_users_views.xml",

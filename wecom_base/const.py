@@ -62,3 +62,4 @@ MESSAGE_RETRY_MAX = 3600
 # A claimed message whose sender has not finished after this many seconds is taken to be lost in a
 # crash and is sent again (with WeCom's duplicate check on).
 MESSAGE_CLAIM_LEASE = 300
+ROBOT_MESSAGES_PER_MINUTE = 20  # WeCom's limit per group robot

@@ -27,6 +27,18 @@ from .exceptions import (
 
 _logger = logging.getLogger(__name__)
 
+
+class _RedactFilter(logging.Filter):
+    """urllib3 logs every request line at DEBUG with its query string: mask the secrets in it."""
+
+    def filter(self, record):
+        record.msg = redact(record.getMessage())
+        record.args = ()
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactFilter())
+
 _session = None
 _session_lock = threading.Lock()
 

@@ -7,3 +7,4 @@ from . import wecom_application_setting
 from . import res_config_settings
 from . import res_users
 from . import wecom_message
+from . import wecom_robot

@@ -28,6 +28,9 @@ class ResUsers(models.Model):
             self._wecom_check_userid_write()
             if isinstance(vals["wecom_userid"], str):
                 vals["wecom_userid"] = vals["wecom_userid"].strip() or False
+            if set(vals) == {"wecom_userid"}:
+                # WeCom managers link users to WeCom without being user administrators
+                return super(ResUsers, self.sudo()).write(vals)
         return super().write(vals)
 
     def _wecom_check_userid_write(self):

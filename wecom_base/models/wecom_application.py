@@ -159,7 +159,23 @@ class WeComApplication(models.Model):
         for vals in vals_list:
             if isinstance(vals.get("secret"), str):
                 vals["secret"] = vals["secret"].strip()
+            self._wecom_precheck_agent(vals)
         return super().create(vals_list)
+
+    @api.model
+    def _wecom_precheck_agent(self, vals):
+        """Refuse a duplicate AgentId with a clear message before the database refuses it."""
+        agent_id = vals.get("agent_id")
+        company_id = vals.get("company_id") or self.env.company.id
+        if isinstance(agent_id, int) and agent_id > 0:
+            duplicate = self.sudo().with_context(active_test=False).search(
+                [("company_id", "=", company_id), ("agent_id", "=", agent_id)], limit=1
+            )
+            if duplicate:
+                raise ValidationError(
+                    _("The AgentId %(agent)s is already used by %(other)s in %(company)s.", agent=agent_id,
+                      other=duplicate.app_name, company=duplicate.company_id.name)
+                )
 
     def write(self, vals):
         if isinstance(vals.get("secret"), str):
@@ -254,9 +270,15 @@ class WeComApplication(models.Model):
         """
         cr = self.env.registry.cursor()
         try:
+            if not self.env.registry.in_test_mode():
+                # READ COMMITTED: a worker that waited for the row lock must see the token just stored,
+                # not fail to serialize against it
+                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
             cr.execute("SELECT 1 FROM wecom_application WHERE id = %s", [self.id])
             visible = bool(cr.rowcount)
             if visible:
+                # never wait long for a token row: a stuck holder must not freeze every worker
+                cr.execute("SET LOCAL lock_timeout = '20s'")
                 yield cr
                 cr.commit()
         finally:
@@ -362,10 +384,16 @@ class WeComApplication(models.Model):
         with _token_cache_lock:
             for app_id in self.ids:
                 _token_cache.pop((self.env.cr.dbname, app_id), None)
-        if not local_only and self.ids:
-            self.env["wecom.application.token"].sudo().search([("application_id", "in", self.ids)]).write(
-                {"token": False, "expires_at": False}
-            )
+        if not local_only:
+            # in the token's own short transaction: the caller must never hold a lock on a token row, or a
+            # token refresh in that same request would wait for it forever
+            for app in self:
+                with app._wecom_state_cursor() as cr:
+                    cr.execute(
+                        "UPDATE wecom_application_token SET token = NULL, expires_at = NULL WHERE application_id = %s",
+                        [app.id],
+                    )
+            self.env["wecom.application.token"].invalidate_model()
 
     def _wecom_with_token(self, func):
         """Run ``func(client, token)``; on an invalid/expired token, renew it once and replay once."""

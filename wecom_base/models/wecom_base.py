@@ -129,17 +129,22 @@ class WeComBase(models.AbstractModel):
         if getattr(exc, "pgcode", None) in _CONCURRENCY_PGCODES:
             return
         level = "warning" if isinstance(exc, UserError) else "error"
-        message = _("%(operation)s of %(model)s failed (fields: %(fields)s): %(error)s") % {
-            "operation": operation,
-            "model": self._name,
-            "fields": ", ".join(sorted(field_names)) or "-",
-            "error": redact(str(exc), self._wecom_known_secrets()),
-        }
+        # plain English on purpose: the failed transaction may not be able to read translations
+        message = "{} of {} failed (fields: {}): {}".format(
+            operation, self._name, ", ".join(sorted(field_names)) or "-",
+            redact(str(exc), self._wecom_known_secrets_safe()),
+        )
         self.sudo().log_error(message, level=level, func=operation)
 
     def _wecom_known_secrets(self):
         """Literal secret values of these records, masked in log lines (override to add yours)."""
         return ()
+
+    def _wecom_known_secrets_safe(self):
+        try:
+            return self._wecom_known_secrets()
+        except Exception:  # noqa: BLE001 - the transaction may be aborted: URL secrets are still masked
+            return ()
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -328,6 +333,8 @@ class WeComBase(models.AbstractModel):
             ``application_id`` (or the record itself for an application)
         :raise UserError: when no single application can be found
         """
+        if application is None and self._name == "wecom.application" and len(self) == 1:
+            application = self
         if application is None and "application_id" in self._fields and len(self) == 1:
             application = self.application_id
         if isinstance(application, int) and not isinstance(application, bool):

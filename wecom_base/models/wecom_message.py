@@ -1,4 +1,5 @@
 import base64
+import hashlib
 import json
 import logging
 import random
@@ -20,6 +21,17 @@ DUPLICATE_CHECK_MAX = 4 * 3600
 
 # errcode -> failure_type of a message that failed for good
 PERMANENT_FAILURE_TYPES = {const.ERRCODE_ALL_RECIPIENTS_INVALID: "recipients", 82001: "recipients"}
+
+
+ROBOT_MSGTYPES = ("text", "markdown", "image", "news", "file", "template_card")
+
+
+class RobotThrottled(Exception):
+    """The robot sent its 20 messages of the minute: wait ``wait`` seconds."""
+
+    def __init__(self, wait):
+        super().__init__(f"robot rate limit, wait {wait:.0f} s")
+        self.wait = wait
 
 
 def _split_ids(value):
@@ -53,11 +65,13 @@ class WeComMessage(models.Model):
 
     name = fields.Char(compute="_compute_name", store=True)
     channel = fields.Selection(
-        [("application", "Application")], required=True, default="application", tracking=True,
+        [("application", "Application"), ("robot", "Group Robot")], required=True, default="application",
+        tracking=True,
         help="How the message reaches WeCom. Other addons add channels with selection_add.",
     )
     application_id = fields.Many2one("wecom.application", string="Application", index=True, check_company=True,
                                      ondelete="restrict")
+    robot_id = fields.Many2one("wecom.robot", string="Robot", index=True, check_company=True, ondelete="restrict")
     company_id = fields.Many2one("res.company", required=True, index=True,
                                  default=lambda self: self.env.company)
     msgtype = fields.Selection(
@@ -79,6 +93,10 @@ class WeComMessage(models.Model):
     to_partyids = fields.Char(string="Department IDs", help="WeCom department ids separated by | or commas.")
     to_tagids = fields.Char(string="Tag IDs", help="WeCom tag ids separated by | or commas.")
     to_all = fields.Boolean(string="Everyone (@all)", help="Send to every member the application can see.")
+    # Robot text mentions
+    mentioned_userids = fields.Char(string="Mention User IDs", help="Robot text: WeCom user ids to @mention.")
+    mentioned_mobiles = fields.Char(string="Mention Mobiles", help="Robot text: mobile numbers to @mention.")
+    mention_all = fields.Boolean(string="Mention Everyone", help="Robot text: @all in the group.")
 
     # Content
     content = fields.Text(help="Text or Markdown content (at most 2048 bytes).")
@@ -205,8 +223,22 @@ class WeComMessage(models.Model):
                 )
 
     def _wecom_validate_channel(self):
-        if self.channel != "application":
-            return
+        validator = getattr(self, f"_wecom_validate_channel__{self.channel}", None)
+        if validator is None:
+            raise ValidationError(_("Channel: %(channel)s cannot send messages.", channel=self.channel))
+        validator()
+
+    def _wecom_validate_channel__robot(self):
+        robot = self.robot_id
+        if not robot:
+            raise ValidationError(_("Robot: choose the group robot that sends the message."))
+        if not robot.active:
+            raise ValidationError(_("Robot: %(robot)s is archived.", robot=robot.name))
+        robot._wecom_robot_key()
+        if self.msgtype not in ROBOT_MSGTYPES:
+            raise ValidationError(_("Type: a group robot cannot send %(type)s messages.", type=self.msgtype))
+
+    def _wecom_validate_channel__application(self):
         app = self.application_id
         if not app:
             raise ValidationError(_("Application: choose the WeCom application that sends the message."))
@@ -232,7 +264,7 @@ class WeComMessage(models.Model):
     def _wecom_validate__markdown(self):
         if not (self.content or "").strip():
             raise ValidationError(_("Content: a markdown message needs content."))
-        self._wecom_check_bytes(_("Content"), self.content, 2048)
+        self._wecom_check_bytes(_("Content"), self.content, 4096 if self.channel == "robot" else 2048)
 
     def _wecom_validate__textcard(self):
         if not self.title or not self.description or not self.url:
@@ -257,6 +289,11 @@ class WeComMessage(models.Model):
             raise ValidationError(_("Attachment: an image message needs an image."))
         if not (self.attachment_id.mimetype or "").startswith("image/"):
             raise ValidationError(_("Attachment: %(name)s is not an image.", name=self.attachment_id.name))
+        if self.channel == "robot":
+            if self.attachment_id.mimetype not in ("image/png", "image/jpeg"):
+                raise ValidationError(_("Attachment: a group robot sends JPG or PNG images only."))
+            if self.attachment_id.file_size > 2 * 1024 * 1024:
+                raise ValidationError(_("Attachment: a group robot image may be at most 2 MB."))
         if self.attachment_id.file_size > 10 * 1024 * 1024:
             raise ValidationError(_("Attachment: an image may be at most 10 MB."))
 
@@ -269,7 +306,7 @@ class WeComMessage(models.Model):
     def _wecom_validate__template_card(self):
         if not self.title and not (self.card or {}).get("main_title"):
             raise ValidationError(_("Title: a template card needs a title."))
-        if self.card is not None and not isinstance(self.card, dict):
+        if self.card and not isinstance(self.card, dict):
             raise ValidationError(_("Card: must be a JSON object."))
 
     # ------------------------------------------------------------------ payloads
@@ -391,8 +428,69 @@ class WeComMessage(models.Model):
             enable_id_trans=enable_id_trans, enable_duplicate_check=enable_duplicate_check,
             duplicate_check_interval=duplicate_check_interval,
         )
-        message = self.create(vals)
-        message.action_send()
+        with self.env.cr.savepoint():  # a refused message leaves nothing behind
+            message = self.create(vals)
+            message.action_send()
+        return message
+
+    @api.model
+    @api.returns("self", lambda value: value.id)
+    def wecom_send_robot(self, robot, msgtype="text", content=None, mentioned_userids=None, mentioned_mobiles=None,
+                         mention_all=False, title=None, description=None, url=None, articles=None, attachment=None,
+                         card=None):
+        """Queue a group robot message; the outbox sends at most 20 a minute per robot, deferring the rest.
+
+        :param robot: ``wecom.robot`` record or id
+        :param str msgtype: text, markdown, image, news, file or template_card
+        :param str content: text (≤ 2048 bytes) or markdown (≤ 4096 bytes)
+        :param mentioned_userids: text: WeCom user ids to @mention
+        :param mentioned_mobiles: text: mobile numbers to @mention
+        :param bool mention_all: text: @all
+        :return: the queued message (its id over RPC)
+        :raise AccessError: the caller is not a WeCom user
+        :raise ValidationError: an argument is wrong
+        """
+        self._wecom_check_sender()
+        if isinstance(robot, models.BaseModel):
+            robot_record = robot if robot._name == "wecom.robot" and len(robot) == 1 else None
+        elif isinstance(robot, int) and not isinstance(robot, bool):
+            robot_record = self.env["wecom.robot"].browse(robot)
+            try:
+                robot_record = robot_record if robot_record.exists() else None
+                if robot_record:
+                    robot_record.check_access("read")
+            except AccessError:
+                robot_record = None
+        else:
+            robot_record = None
+        if not robot_record:
+            raise ValidationError(_("Argument robot: no WeCom group robot with id %(id)s.", id=robot))
+        if msgtype not in ROBOT_MSGTYPES:
+            raise ValidationError(_("Argument msgtype: %(value)r is not one of %(allowed)s.", value=msgtype,
+                                    allowed=", ".join(ROBOT_MSGTYPES)))
+        vals = self._wecom_send_values(
+            application=None, msgtype=msgtype, content=content, users=None, userids=None, parties=None, tags=None,
+            to_all=False, title=title, description=description, url=url, btntxt=None, articles=articles,
+            attachment=attachment, card=card, safe=0, enable_id_trans=False, enable_duplicate_check=False,
+            duplicate_check_interval=1800,
+        )
+        for name, value in (("mentioned_userids", mentioned_userids), ("mentioned_mobiles", mentioned_mobiles)):
+            if value and not isinstance(value, (str, list, tuple)):
+                raise ValidationError(_("Argument %(name)s: expected a list of strings.", name=name))
+        if not isinstance(mention_all, bool):
+            raise ValidationError(_("Argument mention_all: expected true or false."))
+        vals.update({
+            "channel": "robot",
+            "robot_id": robot_record.id,
+            "company_id": robot_record.company_id.id,
+            "application_id": False,
+            "mentioned_userids": "|".join(_split_ids(mentioned_userids)) or False,
+            "mentioned_mobiles": "|".join(_split_ids(mentioned_mobiles)) or False,
+            "mention_all": mention_all,
+        })
+        with self.env.cr.savepoint():
+            message = self.create(vals)
+            message.action_send()
         return message
 
     def _wecom_send_values(self, application, msgtype, content, users, userids, parties, tags, to_all, title,
@@ -430,7 +528,9 @@ class WeComMessage(models.Model):
                 raise ValidationError(_("Argument %(name)s: every id must be a string or a number.", name=name))
             return "|".join(_split_ids(value)) or False
 
-        if isinstance(application, models.BaseModel):
+        if application is None:
+            app = self.env["wecom.application"]
+        elif isinstance(application, models.BaseModel):
             if application._name != "wecom.application" or len(application) != 1:
                 raise ValidationError(_("Argument application: expected one wecom.application."))
             app = application
@@ -446,7 +546,8 @@ class WeComMessage(models.Model):
             raise ValidationError(_("Argument application: expected a wecom.application id, got %(got)s.",
                                     got=type(application).__name__))
         try:
-            app.check_access("read")
+            if app:
+                app.check_access("read")
         except AccessError:
             raise ValidationError(
                 _("Argument application: no WeCom application with id %(id)s.", id=app.id)
@@ -478,8 +579,8 @@ class WeComMessage(models.Model):
         attachment_ids = ids_of("attachment", attachment, "ir.attachment")
         return {
             "channel": "application",
-            "application_id": app.id,
-            "company_id": app.company_id.id,
+            "application_id": app.id or False,
+            "company_id": app.company_id.id or self.env.company.id,
             "msgtype": msgtype,
             "content": content or False,
             "user_ids": [(6, 0, ids_of("users", users, "res.users"))],
@@ -538,10 +639,7 @@ class WeComMessage(models.Model):
             raise UserError(_("This message was already sent."))
         self._wecom_validate()
         self._wecom_lock_for_send()
-        try:
-            self._wecom_send_one()
-        except WeComError as exc:
-            self.handle_wecom_error(exc)
+        self._wecom_send_one(raise_errors=True)
         return True
 
     def action_recall(self):
@@ -584,21 +682,97 @@ class WeComMessage(models.Model):
         except ValueError:
             return const.MESSAGE_MAX_TRIES
 
-    def _wecom_send_one(self):
-        """Send this message once: build, call, store the outcome.
+    def _wecom_send_one(self, raise_errors=False):
+        """Send this message once: build, call, store the outcome (sent, partial, retry later or failed).
 
-        :raise WeComError: WeCom refused or could not be reached (the outcome is stored first)
+        :param bool raise_errors: interactive use: raise a translated error instead of storing a failure
+        :raise UserError: only with ``raise_errors``, when WeCom refused or could not be reached
         """
         self.ensure_one()
         sender = getattr(self, f"_wecom_send__{self.channel}")
         self.try_count += 1
         try:
             data = sender()
+        except RobotThrottled as throttled:
+            # not a failure: the robot's minute is full, the message waits for the next one
+            self.write({
+                "try_count": self.try_count - 1,
+                "state": "outgoing",
+                "next_try_date": fields.Datetime.now() + timedelta(seconds=throttled.wait),
+                "claimed_at": False,
+            })
+            return None
         except WeComError as exc:
+            if raise_errors:
+                self.handle_wecom_error(exc)
             self._wecom_store_failure(exc)
-            raise
+            return None
         self._wecom_store_success(data)
         return data
+
+    def _wecom_send__robot(self):
+        robot = self.robot_id
+        wait = self._wecom_robot_wait()
+        if wait:
+            raise RobotThrottled(wait)
+        payload = self._wecom_prepare_robot_payload()
+        return self._wecom_client().robot_send(robot._wecom_robot_key(), payload)
+
+    def _wecom_robot_wait(self):
+        """Seconds to wait before this robot may send again (WeCom accepts 20 messages a minute per robot)."""
+        self.flush_model(["sent_date", "robot_id", "state", "channel"])
+        self.env.cr.execute(
+            """
+            SELECT COUNT(*), MIN(sent_date) FROM wecom_message
+             WHERE robot_id = %s AND channel = 'robot' AND state IN ('sent', 'partial')
+               AND sent_date > CLOCK_TIMESTAMP() AT TIME ZONE 'UTC' - INTERVAL '60 seconds'
+            """,
+            [self.robot_id.id],
+        )
+        count, oldest = self.env.cr.fetchone()
+        if count < const.ROBOT_MESSAGES_PER_MINUTE:
+            return 0
+        return max(1.0, 60 - (fields.Datetime.now() - oldest).total_seconds() + 1)
+
+    def _wecom_prepare_robot_payload(self):
+        """The JSON body of ``webhook/send``; the type's part comes from
+        ``_wecom_prepare_robot_payload__<msgtype>()`` or, failing that, ``_wecom_prepare_payload__<msgtype>()``."""
+        self.ensure_one()
+        builder = getattr(self, f"_wecom_prepare_robot_payload__{self.msgtype}", None) or getattr(
+            self, f"_wecom_prepare_payload__{self.msgtype}", None
+        )
+        if builder is None or self.msgtype not in ROBOT_MSGTYPES:
+            raise ValidationError(_("Type: a group robot cannot send %(type)s messages.", type=self.msgtype))
+        return {"msgtype": self.msgtype, self.msgtype: builder()}
+
+    def _wecom_prepare_robot_payload__text(self):
+        body = {"content": self.content}
+        mentioned = _split_ids(self.mentioned_userids)
+        if self.mention_all:
+            mentioned.append("@all")
+        if mentioned:
+            body["mentioned_list"] = mentioned
+        mobiles = _split_ids(self.mentioned_mobiles)
+        if mobiles:
+            body["mentioned_mobile_list"] = mobiles
+        return body
+
+    def _wecom_prepare_robot_payload__image(self):
+        content = base64.b64decode(self.attachment_id.sudo().datas or b"")
+        return {"base64": base64.b64encode(content).decode("ascii"), "md5": hashlib.md5(content).hexdigest()}
+
+    def _wecom_prepare_robot_payload__file(self):
+        if self.media_id and self.media_uploaded_at and self.media_uploaded_at > fields.Datetime.now() - timedelta(
+            days=2, hours=12
+        ):
+            return {"media_id": self.media_id}
+        attachment = self.attachment_id.sudo()
+        media_id = self._wecom_client().robot_upload(
+            self.robot_id._wecom_robot_key(), attachment.name or "file", base64.b64decode(attachment.datas or b""),
+            mimetype=attachment.mimetype or "application/octet-stream",
+        )
+        self.write({"media_id": media_id, "media_uploaded_at": fields.Datetime.now()})
+        return {"media_id": media_id}
 
     def _wecom_send__application(self):
         app = self.application_id
@@ -668,41 +842,54 @@ class WeComMessage(models.Model):
         })
 
     # ------------------------------------------------------------------ the queue
+    _CLAIM_QUERY = """
+        WITH due AS (
+            SELECT id, claimed_at IS NOT NULL AS recovered
+              FROM wecom_message
+             WHERE state = 'outgoing'
+               AND (next_try_date IS NULL OR next_try_date <= CLOCK_TIMESTAMP() AT TIME ZONE 'UTC')
+               AND (claimed_at IS NULL OR claimed_at < CLOCK_TIMESTAMP() AT TIME ZONE 'UTC' - %s * INTERVAL '1 second')
+             ORDER BY COALESCE(next_try_date, create_date), id
+             LIMIT %s
+               FOR NO KEY UPDATE SKIP LOCKED
+        )
+        UPDATE wecom_message m
+           SET claimed_at = CLOCK_TIMESTAMP() AT TIME ZONE 'UTC',
+               resend_duplicate_check = m.resend_duplicate_check OR due.recovered
+          FROM due
+         WHERE m.id = due.id
+     RETURNING m.id, due.recovered
+    """
+
     @api.model
-    def _wecom_claim_batch(self, limit):
+    def _wecom_claim_batch(self, limit, own_transaction=False):
         """Take up to ``limit`` due messages for this sender; other senders skip them.
 
         Rows are locked with ``FOR UPDATE SKIP LOCKED`` and stamped ``claimed_at``; a message whose
         claim is older than the lease (its sender died) is due again and is resent with WeCom's duplicate
         check on.
 
+        :param bool own_transaction: claim in a short READ COMMITTED transaction of its own, committed at
+            once (production). The caller's transaction must be committed first, so that its next snapshot
+            sees the claims. Otherwise the claim runs in the current transaction and its row locks hold
+            until that transaction ends (tests).
         :return: the claimed messages
         """
-        lease = int(self.env["ir.config_parameter"].sudo().get_param(const.PARAM_MESSAGE_CLAIM_LEASE)
-                    or const.MESSAGE_CLAIM_LEASE)
-        self.env.flush_all()
-        self.env.cr.execute(
-            """
-            WITH due AS (
-                SELECT id, claimed_at IS NOT NULL AS recovered
-                  FROM wecom_message
-                 WHERE state = 'outgoing'
-                   AND (next_try_date IS NULL OR next_try_date <= NOW() AT TIME ZONE 'UTC')
-                   AND (claimed_at IS NULL OR claimed_at < NOW() AT TIME ZONE 'UTC' - %s * INTERVAL '1 second')
-                 ORDER BY COALESCE(next_try_date, create_date), id
-                 LIMIT %s
-                   FOR NO KEY UPDATE SKIP LOCKED
-            )
-            UPDATE wecom_message m
-               SET claimed_at = NOW() AT TIME ZONE 'UTC',
-                   resend_duplicate_check = m.resend_duplicate_check OR due.recovered
-              FROM due
-             WHERE m.id = due.id
-         RETURNING m.id, due.recovered
-            """,
-            [lease, limit],
-        )
-        rows = self.env.cr.fetchall()
+        if own_transaction:
+            # nothing may touch self.env.cr before the claim is committed: its snapshot must see the claim
+            with self.env.registry.cursor() as cr:
+                if not self.env.registry.in_test_mode():
+                    cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                cr.execute("SELECT value FROM ir_config_parameter WHERE key = %s", [const.PARAM_MESSAGE_CLAIM_LEASE])
+                row = cr.fetchone()
+                cr.execute(self._CLAIM_QUERY, [int(row[0]) if row else const.MESSAGE_CLAIM_LEASE, limit])
+                rows = cr.fetchall()
+        else:
+            lease = int(self.env["ir.config_parameter"].sudo().get_param(const.PARAM_MESSAGE_CLAIM_LEASE)
+                        or const.MESSAGE_CLAIM_LEASE)
+            self.env.flush_all()
+            self.env.cr.execute(self._CLAIM_QUERY, [lease, limit])
+            rows = self.env.cr.fetchall()
         recovered = [row[0] for row in rows if row[1]]
         if recovered:
             _logger.warning("WeCom outbox: resending %s message(s) left in flight by a stopped sender: %s",
@@ -716,7 +903,7 @@ class WeComMessage(models.Model):
         self.env.cr.execute(
             """
             SELECT COUNT(*) FROM wecom_message
-             WHERE state = 'outgoing' AND (next_try_date IS NULL OR next_try_date <= NOW() AT TIME ZONE 'UTC')
+             WHERE state = 'outgoing' AND (next_try_date IS NULL OR next_try_date <= CLOCK_TIMESTAMP() AT TIME ZONE 'UTC')
             """
         )
         return self.env.cr.fetchone()[0]
@@ -737,17 +924,15 @@ class WeComMessage(models.Model):
         auto_commit = not getattr(threading.current_thread(), "testing", False)
         done = 0
         for _batch in range(max_batches):
-            messages = self._wecom_claim_batch(batch_size)
             if auto_commit:
-                self.env.cr.commit()  # the claims are visible to other senders before anything is sent
+                self.env.cr.commit()  # the next snapshot of this transaction must see the claims
+            messages = self._wecom_claim_batch(batch_size, own_transaction=auto_commit)
             if not messages:
                 break
             for message in messages:
                 try:
                     with self.env.cr.savepoint():
-                        message._wecom_send_one()
-                except WeComError:
-                    pass  # stored on the message by _wecom_send_one
+                        message._wecom_send_one()  # stores every WeCom outcome on the message
                 except Exception as exc:  # noqa: BLE001 - one message must never stop the others
                     _logger.exception("WeCom outbox: message %s failed unexpectedly", message.id)
                     message._wecom_store_unexpected(exc)

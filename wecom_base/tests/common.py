@@ -69,6 +69,20 @@ def get_mock():
     return _mock
 
 
+@contextmanager
+def registry_lock_released():
+    """Let threads of a test build environments: Odoo runs post-install tests while holding the
+    registry lock, which every ``Environment(...)`` in another thread would wait for."""
+    from odoo.modules.registry import DummyRLock, Registry  # noqa: PLC0415
+
+    saved = Registry._lock
+    Registry._lock = DummyRLock()
+    try:
+        yield
+    finally:
+        Registry._lock = saved
+
+
 class WeComCase(TransactionCase):
     """A company with a CorpID, one application known to the mock, and three users:
     ``user_plain`` (internal user, no WeCom group), ``user_wecom`` (WeCom user), ``user_manager``."""

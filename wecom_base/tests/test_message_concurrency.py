@@ -5,7 +5,7 @@ from odoo.tests import TransactionCase, tagged
 
 from ..const import PARAM_API_BASE_URL, PARAM_TIMEOUT
 from ..models.wecom_application import clear_token_cache
-from .common import MOCK_CORP_ID, MOCK_SECRET, get_mock
+from .common import MOCK_CORP_ID, MOCK_SECRET, get_mock, registry_lock_released
 
 MESSAGES = 60
 SENDERS = 2
@@ -73,11 +73,12 @@ class TestMessageConcurrency(TransactionCase):
             except Exception as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=drain) for _ in range(SENDERS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
+        with registry_lock_released():
+            threads = [threading.Thread(target=drain) for _ in range(SENDERS)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=120)
         self.assertFalse(errors)
         contents = sorted(m["payload"]["text"]["content"] for m in self.mock.messages())
         self.assertEqual(contents, sorted(f"c{i}" for i in range(MESSAGES)), "each message exactly once")

@@ -35,6 +35,7 @@ class TestWeComSecurity(WeComCase):
                 self.env["wecom.application"].with_user(self.user_wecom).search_read([], [field])
         self.assertNotIn("secret", app.fields_get())
         self.assertNotIn("access_token", app.fields_get())
+        self.user_wecom.groups_id += self.env.ref("base.group_allow_export")
         exported = app.export_data(["name", "agent_id"])["datas"]
         self.assertNotIn(MOCK_SECRET, str(exported))
         with self.assertRaises(AccessError):

@@ -1,3 +1,4 @@
+import random
 import threading
 
 from odoo import SUPERUSER_ID, api
@@ -5,7 +6,7 @@ from odoo.tests import TransactionCase, tagged
 
 from ..const import PARAM_API_BASE_URL, PARAM_TIMEOUT
 from ..models.wecom_application import clear_token_cache
-from .common import MOCK_CORP_ID, MOCK_SECRET, get_mock
+from .common import MOCK_CORP_ID, MOCK_SECRET, get_mock, registry_lock_released
 
 WORKERS = 8
 
@@ -34,7 +35,7 @@ class TestTokenConcurrency(TransactionCase):
             self._saved_corp_id = company.wecom_corp_id
             company.wecom_corp_id = MOCK_CORP_ID
             app = env["wecom.application"].create(
-                {"app_name": "Concurrent", "agent_id": 1000077, "secret": MOCK_SECRET, "company_id": company.id}
+                {"app_name": "Concurrent", "agent_id": random.randint(2_000_000, 9_000_000), "secret": MOCK_SECRET, "company_id": company.id}
             )
             self.app_id = app.id
         self.addCleanup(self._drop_committed)
@@ -61,11 +62,12 @@ class TestTokenConcurrency(TransactionCase):
             except Exception as exc:  # noqa: BLE001 - reported below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=worker) for _ in range(WORKERS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=60)
+        with registry_lock_released():
+            threads = [threading.Thread(target=worker) for _ in range(WORKERS)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
         self.assertFalse(errors)
         self.assertEqual(len(results), WORKERS)
         return results
