@@ -499,7 +499,7 @@ class WeComMessage(models.Model):
         def check_type(name, value, types, type_label):
             if value is not None and value is not False and not isinstance(value, types):
                 raise ValidationError(
-                    _("Argument %(name)s: expected %(expected)s, got %(got)s.", name=name, expected=type_label,
+                    self.env._("Argument %(name)s: expected %(expected)s, got %(got)s.", name=name, expected=type_label,
                       got=type(value).__name__)
                 )
 
@@ -508,31 +508,31 @@ class WeComMessage(models.Model):
                 return []
             if isinstance(value, models.BaseModel):
                 if value._name != model:
-                    raise ValidationError(_("Argument %(name)s: expected %(model)s records.", name=name, model=model))
+                    raise ValidationError(self.env._("Argument %(name)s: expected %(model)s records.", name=name, model=model))
                 return value.ids
             values = value if isinstance(value, (list, tuple)) else [value]
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-                raise ValidationError(_("Argument %(name)s: expected a list of %(model)s ids.", name=name, model=model))
+                raise ValidationError(self.env._("Argument %(name)s: expected a list of %(model)s ids.", name=name, model=model))
             records = self.env[model].browse(values).exists()
             if len(records) != len(set(values)):
                 raise ValidationError(
-                    _("Argument %(name)s: unknown %(model)s ids %(ids)s.", name=name, model=model,
+                    self.env._("Argument %(name)s: unknown %(model)s ids %(ids)s.", name=name, model=model,
                       ids=sorted(set(values) - set(records.ids)))
                 )
             return records.ids
 
         def id_list(name, value):
-            check_type(name, value, (str, list, tuple), _("a list of strings or a |-separated string"))
+            check_type(name, value, (str, list, tuple), self.env._("a list of strings or a |-separated string"))
             if isinstance(value, (list, tuple)) and not all(isinstance(v, (str, int)) and not isinstance(v, bool)
                                                             for v in value):
-                raise ValidationError(_("Argument %(name)s: every id must be a string or a number.", name=name))
+                raise ValidationError(self.env._("Argument %(name)s: every id must be a string or a number.", name=name))
             return "|".join(_split_ids(value)) or False
 
         if application is None:
             app = self.env["wecom.application"]
         elif isinstance(application, models.BaseModel):
             if application._name != "wecom.application" or len(application) != 1:
-                raise ValidationError(_("Argument application: expected one wecom.application."))
+                raise ValidationError(self.env._("Argument application: expected one wecom.application."))
             app = application
         elif isinstance(application, int) and not isinstance(application, bool):
             app = self.env["wecom.application"].browse(application)
@@ -541,39 +541,39 @@ class WeComMessage(models.Model):
             except AccessError:
                 exists = False
             if not exists:
-                raise ValidationError(_("Argument application: no WeCom application with id %(id)s.", id=application))
+                raise ValidationError(self.env._("Argument application: no WeCom application with id %(id)s.", id=application))
         else:
-            raise ValidationError(_("Argument application: expected a wecom.application id, got %(got)s.",
+            raise ValidationError(self.env._("Argument application: expected a wecom.application id, got %(got)s.",
                                     got=type(application).__name__))
         try:
             if app:
                 app.check_access("read")
         except AccessError:
             raise ValidationError(
-                _("Argument application: no WeCom application with id %(id)s.", id=app.id)
+                self.env._("Argument application: no WeCom application with id %(id)s.", id=app.id)
             ) from None
         msgtypes = dict(self._fields["msgtype"]._description_selection(self.env))
         if msgtype not in msgtypes:
             raise ValidationError(
-                _("Argument msgtype: %(value)r is not one of %(allowed)s.", value=msgtype, allowed=", ".join(msgtypes))
+                self.env._("Argument msgtype: %(value)r is not one of %(allowed)s.", value=msgtype, allowed=", ".join(msgtypes))
             )
         for name, value in (("content", content), ("title", title), ("description", description), ("url", url),
                             ("btntxt", btntxt)):
-            check_type(name, value, str, _("a string"))
-        check_type("to_all", to_all, bool, _("true or false"))
-        check_type("card", card, dict, _("an object"))
-        check_type("articles", articles, (list, tuple), _("a list of objects"))
+            check_type(name, value, str, self.env._("a string"))
+        check_type("to_all", to_all, bool, self.env._("true or false"))
+        check_type("card", card, dict, self.env._("an object"))
+        check_type("articles", articles, (list, tuple), self.env._("a list of objects"))
         if safe not in (0, 1, 2, "0", "1", "2"):
-            raise ValidationError(_("Argument safe: 0, 1 or 2."))
-        check_type("duplicate_check_interval", duplicate_check_interval, int, _("a number of seconds"))
+            raise ValidationError(self.env._("Argument safe: 0, 1 or 2."))
+        check_type("duplicate_check_interval", duplicate_check_interval, int, self.env._("a number of seconds"))
         article_commands = []
         for article in articles or []:
             if not isinstance(article, dict):
-                raise ValidationError(_("Argument articles: every article is an object with title, description, url, "
+                raise ValidationError(self.env._("Argument articles: every article is an object with title, description, url, "
                                         "picurl."))
             unknown = set(article) - {"title", "description", "url", "picurl"}
             if unknown:
-                raise ValidationError(_("Argument articles: unknown keys %(keys)s.", keys=", ".join(sorted(unknown))))
+                raise ValidationError(self.env._("Argument articles: unknown keys %(keys)s.", keys=", ".join(sorted(unknown))))
             article_commands.append((0, 0, {key: article.get(key) or False for key in
                                             ("title", "description", "url", "picurl")}))
         attachment_ids = ids_of("attachment", attachment, "ir.attachment")

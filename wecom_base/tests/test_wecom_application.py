@@ -53,7 +53,8 @@ class TestWeComApplication(WeComCase):
         self.app.setting_ids = [(0, 0, {"key": "notify_channel", "value": "ops", "description": "where"})]
         self.assertEqual(self.app.get_setting("notify_channel"), "ops")
         self.assertEqual(self.app.get_setting("missing", "dflt"), "dflt")
-        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"), self.cr.savepoint():
+        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db", "odoo.addons.wecom_base.models.wecom_base"), \
+                self.cr.savepoint():
             self.app.setting_ids = [(0, 0, {"key": "notify_channel", "value": "dup"})]
             self.env.flush_all()
 

@@ -92,7 +92,8 @@ class TestWeComRobot(WeComCase):
         self.assertEqual(set(waiting.mapped("try_count")), {0}, "deferring is not a failed try")
         self.assertTrue(all(m.next_try_date > datetime.utcnow() for m in waiting))
         self.assertEqual(len(self.mock.robot_messages()), 20)
-        # a minute later
+        # a minute later (for Odoo and for the mock WeCom)
+        self.mock.travel(61)
         sent.write({"sent_date": datetime.utcnow() - timedelta(seconds=61)})
         waiting.write({"next_try_date": datetime.utcnow() - timedelta(seconds=1)})
         self.drain()
