@@ -66,7 +66,6 @@ class WeComMessage(models.Model):
     name = fields.Char(compute="_compute_name", store=True)
     channel = fields.Selection(
         [("application", "Application"), ("robot", "Group Robot")], required=True, default="application",
-        tracking=True,
         help="How the message reaches WeCom. Other addons add channels with selection_add.",
     )
     application_id = fields.Many2one("wecom.application", string="Application", index=True, check_company=True,
@@ -127,7 +126,8 @@ class WeComMessage(models.Model):
             ("exception", "Failed"),
             ("cancel", "Cancelled"),
         ],
-        default="draft", required=True, index=True, copy=False, tracking=True,
+        # not tracked: a chatter entry per state change would cost more than the send itself
+        default="draft", required=True, index=True, copy=False,
     )
     failure_type = fields.Selection(
         [
