@@ -16,7 +16,6 @@ from ..lib import (
     WeComError,
     WeComNetworkError,
     WeComResponseError,
-    WeComTokenError,
     check_base_url,
     error_from_response,
     redact,
@@ -372,5 +371,3 @@ class WeComBase(models.AbstractModel):
         except WeComError as exc:
             self.handle_wecom_error(exc)
 
-
-__all__ = ["WeComBase", "ERROR_GUIDANCE", "WeComTokenError"]

@@ -2,7 +2,7 @@ import uuid
 
 import requests
 
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -40,7 +40,7 @@ class TestWeComBase(WeComCase):
         self.assertNotIn("SECRET123456", rows[0]["message"])
 
     def test_log_error_needs_wecom_access(self):
-        with self.assertRaises(Exception):
+        with self.assertRaises(AccessError):
             self.app.with_user(self.user_plain).log_error("not allowed")
 
     def test_failed_create_and_write_are_logged_and_raised(self):
