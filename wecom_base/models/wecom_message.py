@@ -370,10 +370,14 @@ class WeComMessage(models.Model):
         card.update(self.card or {})
         return card
 
+    def _wecom_media_fresh(self):
+        """The uploaded media is still usable: WeCom keeps it 3 days (half a day of margin)."""
+        fresh_until = fields.Datetime.now() - timedelta(days=2, hours=12)
+        return bool(self.media_id and self.media_uploaded_at and self.media_uploaded_at > fresh_until)
+
     def _wecom_media_id(self, media_type):
         """Upload the attachment once (``media/upload``; WeCom keeps it 3 days) and return its media id."""
-        fresh_until = fields.Datetime.now() - timedelta(days=2, hours=12)
-        if self.media_id and self.media_uploaded_at and self.media_uploaded_at > fresh_until:
+        if self._wecom_media_fresh():
             return self.media_id
         attachment = self.attachment_id.sudo()
         content = base64.b64decode(attachment.datas or b"")
@@ -762,9 +766,7 @@ class WeComMessage(models.Model):
         return {"base64": base64.b64encode(content).decode("ascii"), "md5": hashlib.md5(content).hexdigest()}
 
     def _wecom_prepare_robot_payload__file(self):
-        if self.media_id and self.media_uploaded_at and self.media_uploaded_at > fields.Datetime.now() - timedelta(
-            days=2, hours=12
-        ):
+        if self._wecom_media_fresh():
             return {"media_id": self.media_id}
         attachment = self.attachment_id.sudo()
         media_id = self._wecom_client().robot_upload(

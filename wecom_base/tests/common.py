@@ -83,6 +83,34 @@ def registry_lock_released():
         Registry._lock = saved
 
 
+def run_concurrently(registry, count, target, timeout=60):
+    """Run ``target(env)`` in ``count`` threads at once, each with its own database connection (as Odoo
+    workers do), and return ``(results, errors)``; each thread commits when ``target`` returns."""
+    import threading  # noqa: PLC0415
+
+    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
+
+    barrier = threading.Barrier(count)
+    results, errors = [], []
+
+    def worker():
+        try:
+            with registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                barrier.wait(timeout=10)
+                results.append(target(env))
+        except Exception as exc:  # noqa: BLE001 - returned to the test
+            errors.append(exc)
+
+    with registry_lock_released():
+        threads = [threading.Thread(target=worker) for _ in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=timeout)
+    return results, errors
+
+
 class WeComCase(TransactionCase):
     """A company with a CorpID, one application known to the mock, and three users:
     ``user_plain`` (internal user, no WeCom group), ``user_wecom`` (WeCom user), ``user_manager``."""

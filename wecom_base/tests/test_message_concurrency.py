@@ -1,11 +1,9 @@
-import threading
-
 from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, tagged
 
 from ..const import PARAM_API_BASE_URL, PARAM_TIMEOUT
 from ..models.wecom_application import clear_token_cache
-from .common import MOCK_CORP_ID, MOCK_SECRET, get_mock, registry_lock_released
+from .common import MOCK_CORP_ID, MOCK_SECRET, get_mock, run_concurrently
 
 MESSAGES = 60
 SENDERS = 2
@@ -61,24 +59,9 @@ class TestMessageConcurrency(TransactionCase):
 
     def test_two_drains_send_each_message_once(self):
         self.mock.add_fault(path="/cgi-bin/message/send", delay=0.01, times=-1)  # let the drains interleave
-        barrier = threading.Barrier(SENDERS)
-        processed, errors = [], []
-
-        def drain():
-            try:
-                with self.registry.cursor() as cr:
-                    env = api.Environment(cr, SUPERUSER_ID, {})
-                    barrier.wait(timeout=10)
-                    processed.append(env["wecom.message"]._cron_process_queue(batch_size=5))
-            except Exception as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-
-        with registry_lock_released():
-            threads = [threading.Thread(target=drain) for _ in range(SENDERS)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=120)
+        processed, errors = run_concurrently(
+            self.registry, SENDERS, lambda env: env["wecom.message"]._cron_process_queue(batch_size=5), timeout=120
+        )
         self.assertFalse(errors)
         contents = sorted(m["payload"]["text"]["content"] for m in self.mock.messages())
         self.assertEqual(contents, sorted(f"c{i}" for i in range(MESSAGES)), "each message exactly once")

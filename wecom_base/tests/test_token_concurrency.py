@@ -1,12 +1,11 @@
 import random
-import threading
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, tagged
 
 from ..const import PARAM_API_BASE_URL, PARAM_TIMEOUT
 from ..models.wecom_application import clear_token_cache
-from .common import MOCK_CORP_ID, MOCK_SECRET, get_mock, registry_lock_released
+from .common import MOCK_CORP_ID, MOCK_SECRET, get_mock, run_concurrently
 
 WORKERS = 8
 
@@ -50,24 +49,9 @@ class TestTokenConcurrency(TransactionCase):
                 icp.set_param(key, value or False)
 
     def _run_workers(self, target):
-        barrier = threading.Barrier(WORKERS)
-        results, errors = [], []
-
-        def worker():
-            try:
-                with self.registry.cursor() as cr:
-                    env = api.Environment(cr, SUPERUSER_ID, {})
-                    barrier.wait(timeout=10)
-                    results.append(target(env["wecom.application"].browse(self.app_id)))
-            except Exception as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-
-        with registry_lock_released():
-            threads = [threading.Thread(target=worker) for _ in range(WORKERS)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(timeout=60)
+        results, errors = run_concurrently(
+            self.registry, WORKERS, lambda env: target(env["wecom.application"].browse(self.app_id))
+        )
         self.assertFalse(errors)
         self.assertEqual(len(results), WORKERS)
         return results
