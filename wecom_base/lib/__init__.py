@@ -13,3 +13,4 @@ from .exceptions import (
     error_from_response,
     redact,
 )
+from .crypto import WeComCallbackCrypto, WeComCryptoError, parse_xml
