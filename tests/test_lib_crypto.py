@@ -688,8 +688,9 @@ def test_dtd_refused_even_past_the_prolog_scan(monkeypatch):
     assert time.perf_counter() - start < 1
 
 
-def test_dtd_and_non_utf8_refused_before_parsing(monkeypatch):
-    # the cheap checks come first: a hostile document never reaches libxml2
+@pytest.fixture
+def parser_options(monkeypatch):
+    """The keyword options of every lxml XMLParser created during the test (the parser still works)."""
     created = []
     real_parser = etree.XMLParser
 
@@ -698,21 +699,20 @@ def test_dtd_and_non_utf8_refused_before_parsing(monkeypatch):
         return real_parser(*args, **kwargs)
 
     monkeypatch.setattr(etree, "XMLParser", spy)
+    return created
+
+
+def test_dtd_and_non_utf8_refused_before_parsing(parser_options):
+    # the cheap checks come first: a hostile document never reaches libxml2
+    created = parser_options
     for data in (BILLION_LAUGHS, XXE, b"<!doctype xml><xml/>", "<xml><a>你好</a></xml>".encode("gbk")):
         assert_code("xml", parse_xml, data)
     assert created == []
 
 
-def test_parser_is_hardened(monkeypatch):
+def test_parser_is_hardened(parser_options):
     # the parser itself resolves, loads and fetches nothing (the barrier behind the DOCTYPE refusal)
-    created = []
-    real_parser = etree.XMLParser
-
-    def spy(*args, **kwargs):
-        created.append(kwargs)
-        return real_parser(*args, **kwargs)
-
-    monkeypatch.setattr(etree, "XMLParser", spy)
+    created = parser_options
     assert parse_xml(b"<xml><a>1</a></xml>") == {"a": "1"}
     assert len(created) == 1
     options = created[0]

@@ -674,7 +674,7 @@ class WeComMessage(models.Model):
         self.invalidate_recordset()
         if self.state in ("sent", "partial"):
             raise UserError(_("This message was already sent."))
-        lease = timedelta(seconds=const.MESSAGE_CLAIM_LEASE)
+        lease = timedelta(seconds=self._wecom_claim_lease())
         if self.state == "outgoing" and self.claimed_at and self.claimed_at > fields.Datetime.now() - lease:
             raise UserError(_("This message is being sent right now; wait a moment."))
 
@@ -864,6 +864,12 @@ class WeComMessage(models.Model):
     """
 
     @api.model
+    def _wecom_claim_lease(self):
+        """Seconds after which a claimed message whose sender never finished is taken to be lost."""
+        value = self.env["ir.config_parameter"].sudo().get_param(const.PARAM_MESSAGE_CLAIM_LEASE)
+        return int(value) if value else const.MESSAGE_CLAIM_LEASE
+
+    @api.model
     def _wecom_claim_batch(self, limit, own_transaction=False):
         """Take up to ``limit`` due messages for this sender; other senders skip them.
 
@@ -887,10 +893,8 @@ class WeComMessage(models.Model):
                 cr.execute(self._CLAIM_QUERY, [int(row[0]) if row else const.MESSAGE_CLAIM_LEASE, limit])
                 rows = cr.fetchall()
         else:
-            lease = int(self.env["ir.config_parameter"].sudo().get_param(const.PARAM_MESSAGE_CLAIM_LEASE)
-                        or const.MESSAGE_CLAIM_LEASE)
             self.env.flush_all()
-            self.env.cr.execute(self._CLAIM_QUERY, [lease, limit])
+            self.env.cr.execute(self._CLAIM_QUERY, [self._wecom_claim_lease(), limit])
             rows = self.env.cr.fetchall()
         recovered = [row[0] for row in rows if row[1]]
         if recovered:
