@@ -217,6 +217,21 @@ class WeComCallbackCrypto:
     def __repr__(self):
         return f"<{type(self).__name__} receive_id={self.receive_id!r}>"
 
+    @staticmethod
+    def is_valid_token(token):
+        """Whether ``token`` is a callback Token WeCom accepts (1-32 ASCII letters or digits)."""
+        return isinstance(token, str) and bool(_TOKEN_RE.fullmatch(token))
+
+    @staticmethod
+    def is_valid_aes_key(encoding_aes_key):
+        """Whether ``encoding_aes_key`` is 43 base64 characters decoding to 32 bytes."""
+        if not isinstance(encoding_aes_key, str) or not _AES_KEY_RE.fullmatch(encoding_aes_key):
+            return False
+        try:
+            return len(base64.b64decode(encoding_aes_key + "=", validate=True)) == 32
+        except (binascii.Error, ValueError):
+            return False
+
     # --- signature and freshness ---
 
     def signature(self, timestamp, nonce, encrypted):

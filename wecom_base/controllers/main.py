@@ -1,0 +1,103 @@
+"""The application callback endpoint: WeCom's URL verification (GET) and its pushed messages (POST).
+
+Every request is checked before anything is stored: the callback must exist and be active, the query
+must carry ``msg_signature``, ``timestamp`` and ``nonce``, the signature must match (constant-time
+compare), the timestamp must be fresh, the payload must decrypt for the company's CorpID and the XML
+must hold no DTD or entity. A rejected request gets a bare status (400, 403, 404 or 413) that says
+nothing about why, is logged once without secrets and is counted on the target.
+"""
+
+import logging
+
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from odoo import http
+from odoo.http import request
+
+from ..lib import WeComCryptoError
+from ..models.wecom_webhook import CALLBACK_ROUTE
+
+_logger = logging.getLogger(__name__)
+
+#: The largest callback body accepted; WeCom's envelopes are a few kilobytes.
+MAX_CALLBACK_BODY = 1024 * 1024
+
+_STATUS_TEXT = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large"}
+_CRYPTO_STATUS = {"xml": 400, "signature": 403, "timestamp": 403, "decrypt": 403, "receive_id": 403}
+
+
+class WeComCallbackController(http.Controller):
+    @http.route(
+        [f"{CALLBACK_ROUTE}/<string:path_token>"],
+        type="http", auth="public", methods=["GET", "POST"], csrf=False, save_session=False,
+    )
+    def wecom_callback(self, path_token, **_params):
+        httprequest = request.httprequest
+        if httprequest.method == "POST" and (httprequest.content_length or 0) > MAX_CALLBACK_BODY:
+            return self._reject(None, 413, f"body of {httprequest.content_length} bytes")
+
+        target, crypto = request.env["wecom.webhook"].sudo()._wecom_find_target(path_token)
+        if not target:
+            return self._reject(None, 404, "unknown or inactive callback")
+        if not crypto:
+            return self._reject(target, 404, "callback not configured (Token, EncodingAESKey or CorpID missing)")
+
+        args = httprequest.args
+        signature, timestamp, nonce = args.get("msg_signature"), args.get("timestamp"), args.get("nonce")
+        if not (signature and timestamp and nonce):
+            return self._reject(target, 400, "missing msg_signature, timestamp or nonce")
+
+        if httprequest.method == "GET":
+            echostr = args.get("echostr")
+            if not echostr:
+                return self._reject(target, 400, "missing echostr")
+            try:
+                plaintext = crypto.verify_url(signature, timestamp, nonce, echostr)
+            except WeComCryptoError as exc:
+                return self._reject(target, _CRYPTO_STATUS.get(exc.code, 403), f"URL verification: {exc.code}")
+            _logger.info("WeCom callback %s: URL verified", target.id)
+            return request.make_response(plaintext, headers=[("Content-Type", "text/plain; charset=utf-8")])
+
+        try:
+            body = httprequest.get_data()  # cached: Odoo replays the request after a serialization failure
+        except RequestEntityTooLarge:
+            return self._reject(target, 413, "body over the limit")
+        if len(body) > MAX_CALLBACK_BODY:
+            return self._reject(target, 413, f"body of {len(body)} bytes")
+        try:
+            message = crypto.decrypt_message(signature, timestamp, nonce, body)
+            event_id, reply_xml = request.env["wecom.webhook.event"].sudo()._wecom_store(target, message)
+        except WeComCryptoError as exc:
+            return self._reject(target, _CRYPTO_STATUS.get(exc.code, 403), f"message: {exc.code}")
+
+        if not event_id:
+            target.record(request.env).sudo()._wecom_count_duplicate()
+            _logger.info("WeCom callback %s: duplicate delivery dropped", target.id)
+            return self._empty()
+        if reply_xml:
+            try:
+                reply = crypto.encrypt_reply(reply_xml, nonce)
+            except WeComCryptoError:
+                _logger.exception("WeCom callback %s: the passive reply cannot be encrypted", target.id)
+            else:
+                return request.make_response(reply, headers=[("Content-Type", "application/xml; charset=utf-8")])
+        return self._empty()
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _empty():
+        return request.make_response(b"", headers=[("Content-Type", "text/plain; charset=utf-8")])
+
+    @staticmethod
+    def _reject(target, status, reason):
+        """Answer a bare status; log the reason once (never a secret) and count it on the callback."""
+        remote = request.httprequest.remote_addr
+        if target:
+            _logger.warning("WeCom callback %s: request from %s rejected with %s: %s", target.id, remote, status,
+                            reason)
+            target.record(request.env).sudo()._wecom_count_rejection(f"{status}: {reason}")
+        else:
+            _logger.warning("WeCom callback: request from %s rejected with %s: %s", remote, status, reason)
+        return request.make_response(
+            _STATUS_TEXT[status], headers=[("Content-Type", "text/plain; charset=utf-8")], status=status
+        )

@@ -1,0 +1,297 @@
+"""Application callbacks (WeCom's "receive messages" mode): the endpoint configuration.
+
+One ``wecom.webhook`` holds the callback Token and EncodingAESKey of one application and the unguessable
+path token of its callback URL. The controller (``controllers/main.py``) verifies, decrypts and stores
+what WeCom posts there as ``wecom.webhook.event`` records, processed later by a cron.
+"""
+
+import base64
+import logging
+import os
+import secrets
+import string
+from collections import namedtuple
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..lib import WeComCallbackCrypto, WeComCryptoError
+
+_logger = logging.getLogger(__name__)
+
+MANAGER_GROUP = "wecom_base.group_wecom_manager"
+CALLBACK_ROUTE = "/wecom/callback"
+_TOKEN_ALPHABET = string.ascii_letters + string.digits
+
+
+class CallbackTarget(namedtuple("CallbackTarget", "id application_id company_id corp_id")):
+    """What the controller needs of a callback: ids only, read in one query."""
+
+    __slots__ = ()
+
+    def record(self, env):
+        return env["wecom.webhook"].browse(self.id)
+
+
+def generate_callback_token(length=32):
+    """A random callback Token as WeCom accepts it (1-32 ASCII letters and digits)."""
+    return "".join(secrets.choice(_TOKEN_ALPHABET) for _i in range(length))
+
+
+def generate_encoding_aes_key():
+    """A random EncodingAESKey: 32 random bytes, base64 without the trailing ``=`` (43 characters)."""
+    return base64.b64encode(os.urandom(32)).decode("ascii").rstrip("=")
+
+
+def generate_path_token():
+    """The unguessable part of a callback URL (192 random bits, URL-safe)."""
+    return secrets.token_urlsafe(24)
+
+
+class WeComWebhook(models.Model):
+    """The callback endpoint of one WeCom application."""
+
+    _name = "wecom.webhook"
+    _inherit = ["wecom.base", "mail.thread"]
+    _description = "WeCom Application Callback"
+    _order = "application_id, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, default=lambda self: _("Callback"), tracking=True)
+    application_id = fields.Many2one(
+        "wecom.application", string="Application", required=True, ondelete="cascade", index=True,
+        check_company=True, tracking=True,
+    )
+    company_id = fields.Many2one(related="application_id.company_id", store=True, index=True)
+    callback_token = fields.Char(
+        string="Token", groups=MANAGER_GROUP, copy=False,
+        help="The Token of the application's \"Receive messages\" settings in the WeCom admin console "
+             "(1 to 32 letters or digits). It is a secret.",
+    )
+    encoding_aes_key = fields.Char(
+        string="EncodingAESKey", groups=MANAGER_GROUP, copy=False,
+        help="The EncodingAESKey of the application's \"Receive messages\" settings (43 characters). "
+             "It is a secret.",
+    )
+    path_token = fields.Char(
+        string="Path Token", required=True, readonly=True, copy=False, index=True, groups=MANAGER_GROUP,
+        default=lambda self: generate_path_token(),
+        help="The random part of the callback URL: nobody can guess the URL of a callback.",
+    )
+    callback_url = fields.Char(
+        string="Callback URL", compute="_compute_callback_url", groups=MANAGER_GROUP,
+        help="Paste this URL into the application's \"Receive messages\" settings in the WeCom admin console.",
+    )
+    is_configured = fields.Boolean(string="Configured", compute="_compute_is_configured")
+    event_ids = fields.One2many("wecom.webhook.event", "webhook_id", string="Events")
+    event_count = fields.Integer(string="Event Count", compute="_compute_event_count")
+    error_event_count = fields.Integer(string="Failed Events", compute="_compute_event_count")
+    last_event_date = fields.Datetime(string="Last Event", compute="_compute_event_count")
+    # Written with plain SQL increments by the controller: rare, and never worth a record lock.
+    duplicate_count = fields.Integer(string="Duplicates Dropped", readonly=True, copy=False, default=0)
+    rejected_count = fields.Integer(string="Requests Rejected", readonly=True, copy=False, default=0)
+    last_rejection_date = fields.Datetime(string="Last Rejection", readonly=True, copy=False)
+    last_rejection_reason = fields.Char(string="Last Rejection Reason", readonly=True, copy=False)
+
+    _sql_constraints = [
+        ("path_token_uniq", "unique(path_token)", "The callback path token must be unique."),
+    ]
+
+    # ------------------------------------------------------------------ computes and checks
+    @api.depends("path_token")
+    def _compute_callback_url(self):
+        for webhook in self:
+            webhook.callback_url = (
+                f"{webhook.get_base_url().rstrip('/')}{CALLBACK_ROUTE}/{webhook.path_token}"
+                if webhook.path_token else False
+            )
+
+    @api.depends("callback_token", "encoding_aes_key", "application_id.company_id.wecom_corp_id")
+    def _compute_is_configured(self):
+        for webhook in self:
+            sudo = webhook.sudo()
+            webhook.is_configured = bool(sudo.callback_token and sudo.encoding_aes_key
+                                         and webhook.application_id.company_id.wecom_corp_id)
+
+    def _compute_event_count(self):
+        counts = {webhook.id: (0, 0, False) for webhook in self}
+        if self.ids:
+            groups = self.env["wecom.webhook.event"].sudo()._read_group(
+                [("webhook_id", "in", self.ids)], ["webhook_id", "state"], ["__count", "create_date:max"]
+            )
+            for webhook, state, count, last in groups:
+                total, errors, latest = counts[webhook.id]
+                counts[webhook.id] = (
+                    total + count,
+                    errors + (count if state == "error" else 0),
+                    max(filter(None, [latest, last]), default=False),
+                )
+        for webhook in self:
+            webhook.event_count, webhook.error_event_count, webhook.last_event_date = counts.get(
+                webhook.id, (0, 0, False)
+            )
+
+    def _wecom_known_secrets(self):
+        sudo = self.sudo()
+        return tuple(filter(None, sudo.mapped("callback_token") + sudo.mapped("encoding_aes_key")))
+
+    @api.model
+    def _wecom_clean_vals(self, vals):
+        for field in ("callback_token", "encoding_aes_key"):
+            if isinstance(vals.get(field), str):
+                vals[field] = vals[field].strip() or False
+        if "path_token" in vals and not self.env.su:
+            vals.pop("path_token")  # only action_regenerate_path_token() sets it
+        return vals
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        return super().create([self._wecom_clean_vals(dict(vals)) for vals in vals_list])
+
+    def write(self, vals):
+        return super().write(self._wecom_clean_vals(dict(vals)))
+
+    @api.constrains("callback_token", "encoding_aes_key")
+    def _check_credentials(self):
+        for webhook in self.sudo():
+            token, key = webhook.callback_token, webhook.encoding_aes_key
+            if token and not WeComCallbackCrypto.is_valid_token(token):
+                raise ValidationError(
+                    _("Token of %(name)s: it must be 1 to 32 letters or digits, as set in the application's "
+                      "\"Receive messages\" settings in WeCom.", name=webhook.display_name)
+                )
+            if key and not WeComCallbackCrypto.is_valid_aes_key(key):
+                raise ValidationError(
+                    _("EncodingAESKey of %(name)s: it must be the 43 characters shown in the application's "
+                      "\"Receive messages\" settings in WeCom.", name=webhook.display_name)
+                )
+
+    @api.depends("name", "application_id.app_name")
+    def _compute_display_name(self):
+        for webhook in self:
+            webhook.display_name = (
+                f"{webhook.application_id.app_name} / {webhook.name}" if webhook.application_id else webhook.name
+            )
+
+    # ------------------------------------------------------------------ crypto
+    def _wecom_crypto(self):
+        """The callback crypto of this webhook.
+
+        :raise UserError: when the Token, EncodingAESKey or the company's CorpID is missing or invalid
+        """
+        self.ensure_one()
+        sudo = self.sudo()
+        corp_id = self.application_id.company_id.wecom_corp_id
+        if not (sudo.callback_token and sudo.encoding_aes_key and corp_id):
+            raise UserError(
+                _("The callback %(name)s needs a Token, an EncodingAESKey and the company's CorpID.",
+                  name=self.display_name)
+            )
+        try:
+            return WeComCallbackCrypto(sudo.callback_token, sudo.encoding_aes_key, corp_id)
+        except WeComCryptoError as exc:
+            raise UserError(_("The callback %(name)s is misconfigured: %(error)s", name=self.display_name,
+                              error=exc.message)) from None
+
+    # ------------------------------------------------------------------ buttons
+    def action_generate_credentials(self):
+        """Button: fill in a random Token and EncodingAESKey (paste both into the WeCom console)."""
+        self.check_access("write")
+        for webhook in self:
+            webhook.sudo().write({
+                "callback_token": generate_callback_token(),
+                "encoding_aes_key": generate_encoding_aes_key(),
+            })
+            webhook.message_post(body=_("New callback Token and EncodingAESKey generated."))
+        return True
+
+    def action_regenerate_path_token(self):
+        """Button: give the callback a new URL; the old one answers 404 from now on."""
+        self.check_access("write")
+        for webhook in self:
+            webhook.sudo().write({"path_token": generate_path_token()})
+            webhook.message_post(body=_("New callback URL generated: update it in the WeCom admin console."))
+        return True
+
+    def action_view_events(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("wecom_base.action_wecom_webhook_event")
+        action["domain"] = [("webhook_id", "=", self.id)]
+        action["context"] = {"default_webhook_id": self.id}
+        return action
+
+    # ------------------------------------------------------------------ controller helpers
+    _TARGET_QUERY = """
+        SELECT w.id, w.application_id, a.company_id, w.callback_token, w.encoding_aes_key, c.wecom_corp_id
+          FROM wecom_webhook w
+          JOIN wecom_application a ON a.id = w.application_id
+          JOIN res_company c ON c.id = a.company_id
+         WHERE w.path_token = %s AND w.active AND a.active AND a.is_active
+    """
+
+    @api.model
+    def _wecom_find_target(self, path_token):
+        """The callback answering at ``path_token``, in one query: the hot path of every callback.
+
+        :return: ``(target, crypto)``; ``target`` is None for an unknown path or an inactive callback or
+            application, ``crypto`` is None when the callback is not configured
+        :rtype: tuple(CallbackTarget or None, WeComCallbackCrypto or None)
+        """
+        if not isinstance(path_token, str) or not 16 <= len(path_token) <= 64:
+            return None, None
+        self.env.cr.execute(self._TARGET_QUERY, [path_token])
+        row = self.env.cr.fetchone()
+        if not row:
+            return None, None
+        webhook_id, application_id, company_id, token, key, corp_id = row
+        target = CallbackTarget(webhook_id, application_id, company_id, corp_id)
+        try:
+            crypto = WeComCallbackCrypto(token, key, corp_id) if token and key and corp_id else None
+        except WeComCryptoError:
+            crypto = None
+        return target, crypto
+
+    def _wecom_target(self):
+        """This callback as a :class:`CallbackTarget`."""
+        self.ensure_one()
+        return CallbackTarget(self.id, self.application_id.id, self.application_id.company_id.id,
+                              self.application_id.company_id.wecom_corp_id)
+
+    def _wecom_count_rejection(self, reason):
+        """Count a rejected callback request, in a short transaction of its own."""
+        self.ensure_one()
+        self._wecom_increment(
+            """
+            UPDATE wecom_webhook
+               SET rejected_count = COALESCE(rejected_count, 0) + 1,
+                   last_rejection_date = NOW() AT TIME ZONE 'UTC',
+                   last_rejection_reason = %s
+             WHERE id = %s
+            """,
+            [reason[:200], self.id],
+        )
+        self.invalidate_recordset(["rejected_count", "last_rejection_date", "last_rejection_reason"])
+
+    def _wecom_count_duplicate(self):
+        self.ensure_one()
+        self._wecom_increment(
+            "UPDATE wecom_webhook SET duplicate_count = COALESCE(duplicate_count, 0) + 1 WHERE id = %s", [self.id]
+        )
+        self.invalidate_recordset(["duplicate_count"])
+
+    def _wecom_increment(self, query, params):
+        """Run a counter update in its own READ COMMITTED transaction.
+
+        Concurrent callback requests would otherwise fail each other's REPEATABLE READ transaction
+        (and Odoo would replay them); a lost count is better than a slow or failed request.
+        """
+        if self.env.registry.in_test_mode():
+            self.env.cr.execute(query, params)
+            return
+        try:
+            with self.env.registry.cursor() as cr:
+                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                cr.execute("SET LOCAL lock_timeout = '2s'")
+                cr.execute(query, params)
+        except Exception:  # noqa: BLE001 - a counter must never fail a callback
+            _logger.warning("WeCom callback %s: could not update its counters", self.id, exc_info=True)
