@@ -6,3 +6,4 @@ from . import test_wecom_message
 from . import test_message_concurrency
 from . import test_wecom_robot
 from . import test_wecom_webhook
+from . import test_bad_input
