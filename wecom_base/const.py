@@ -63,3 +63,7 @@ MESSAGE_RETRY_MAX = 3600
 # crash and is sent again (with WeCom's duplicate check on).
 MESSAGE_CLAIM_LEASE = 300
 ROBOT_MESSAGES_PER_MINUTE = 20  # WeCom's limit per group robot
+
+# --- Housekeeping ------------------------------------------------------------------------------------
+PARAM_RETENTION_DAYS = "wecom_base.retention_days"
+RETENTION_DAYS = 90  # sent messages and processed callback events older than this are deleted nightly

@@ -10,3 +10,4 @@ from . import wecom_message
 from . import wecom_robot
 from . import wecom_webhook
 from . import wecom_webhook_event
+from . import wecom_housekeeping

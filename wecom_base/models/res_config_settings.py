@@ -22,6 +22,19 @@ class ResConfigSettings(models.TransientModel):
         help="Seconds to wait for WeCom on every call.",
     )
 
+    wecom_retention_days = fields.Integer(
+        string="Keep WeCom History (days)",
+        config_parameter=const.PARAM_RETENTION_DAYS,
+        default=const.RETENTION_DAYS,
+        help="Sent messages and processed callback events older than this are deleted every night (0: never).",
+    )
+
+    @api.constrains("wecom_retention_days")
+    def _check_wecom_retention_days(self):
+        for settings in self:
+            if settings.wecom_retention_days < 0:
+                raise ValidationError(_("Keep WeCom History: the number of days cannot be negative."))
+
     @api.constrains("wecom_api_base_url", "wecom_timeout")
     def _check_wecom_api(self):
         for settings in self:

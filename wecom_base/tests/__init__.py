@@ -7,3 +7,4 @@ from . import test_message_concurrency
 from . import test_wecom_robot
 from . import test_wecom_webhook
 from . import test_bad_input
+from . import test_housekeeping
