@@ -366,6 +366,8 @@ class WeComApplication(models.Model):
 
     def _wecom_write_error(self, cr, error):
         message = self._wecom_error_message(error) if isinstance(error, WeComError) else str(error)
+        cr.execute("SELECT last_error FROM wecom_application_token WHERE application_id = %s", [self.id])
+        row = cr.fetchone()
         cr.execute(
             """
             UPDATE wecom_application_token SET last_error = %s, last_error_date = NOW() AT TIME ZONE 'UTC'
@@ -373,6 +375,12 @@ class WeComApplication(models.Model):
             """,
             [message, self.id],
         )
+        if not row or row[0] != message:
+            # a new failure goes to the chatter too (in the same short transaction: it survives a rollback);
+            # the same failure again (every cron run) does not
+            self.with_env(self.env(cr=cr, su=True)).message_post(
+                body=_("WeCom failure: %(error)s", error=message), subtype_xmlid="mail.mt_note"
+            )
 
     def _wecom_record_error(self, error):
         """Store ``error`` as the application's last error, in its own transaction (survives a rollback)."""
@@ -484,8 +492,15 @@ class WeComApplication(models.Model):
             except WeComError as exc:
                 app._wecom_record_error(exc)
                 app.handle_wecom_error(exc)
-            app.write(app._wecom_values_from_agent(data))
+            values = app._wecom_values_from_agent(data)
+            app.write(values)
             app._wecom_clear_error()
+            if not self.env.context.get("wecom_quiet_refresh"):
+                app.message_post(
+                    body=_("Refreshed from WeCom: %(name)s, %(state)s.", name=values.get("wecom_name") or app.app_name,
+                           state=_("closed") if app.is_closed else _("open")),
+                    subtype_xmlid="mail.mt_note",
+                )
         return True
 
     def action_test_connection(self):
@@ -497,7 +512,7 @@ class WeComApplication(models.Model):
         except WeComError as exc:
             self._wecom_record_error(exc)
             self.handle_wecom_error(exc)
-        self.refresh_app_info()
+        self.with_context(wecom_quiet_refresh=True).refresh_app_info()
         message = _(
             "Connected to WeCom: a token was issued for %(app)s (AgentId %(agent)s) and WeCom knows it as "
             "“%(name)s”.",

@@ -1,5 +1,6 @@
 import base64
 import hashlib
+import inspect
 import json
 import logging
 import random
@@ -392,10 +393,10 @@ class WeComMessage(models.Model):
     # ------------------------------------------------------------------ the send API
     @api.model
     @api.returns("self", lambda value: value.id)
-    def wecom_send(self, application, msgtype="text", content=None, users=None, userids=None, parties=None,
+    def wecom_send(self, application=None, msgtype="text", content=None, users=None, userids=None, parties=None,
                    tags=None, to_all=False, title=None, description=None, url=None, btntxt=None, articles=None,
                    attachment=None, card=None, safe=0, enable_id_trans=False, enable_duplicate_check=False,
-                   duplicate_check_interval=1800):
+                   duplicate_check_interval=1800, **unknown):
         """Queue a WeCom application message; the outbox cron sends it (retries included).
 
         One call for addon code and for RPC clients (``execute_kw(db, uid, key, "wecom.message",
@@ -425,6 +426,7 @@ class WeComMessage(models.Model):
         :raise ValidationError: an argument is wrong (the message says which and why)
         """
         self._wecom_check_sender()
+        self._wecom_check_send_arguments(application, unknown)
         vals = self._wecom_send_values(
             application=application, msgtype=msgtype, content=content, users=users, userids=userids,
             parties=parties, tags=tags, to_all=to_all, title=title, description=description, url=url,
@@ -496,6 +498,65 @@ class WeComMessage(models.Model):
             message = self.create(vals)
             message.action_send()
         return message
+
+    def _wecom_check_send_arguments(self, application, unknown):
+        """Refuse what Python would refuse with a bare ``TypeError`` (a traceback for an RPC client).
+
+        :param application: the ``application`` argument of :meth:`wecom_send` (required)
+        :param dict unknown: keyword arguments :meth:`wecom_send` does not take
+        :raise ValidationError: naming the argument and why it is wrong
+        """
+        if unknown:
+            known = [name for name, parameter in inspect.signature(WeComMessage.wecom_send).parameters.items()
+                     if name != "self" and parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+            raise ValidationError(self.env._(
+                "Argument %(names)s: wecom_send has no such argument. It takes %(known)s.",
+                names=", ".join(sorted(unknown)), known=", ".join(known),
+            ))
+        if application is None or application is False:
+            raise ValidationError(self.env._(
+                "Argument application: missing; give the id of the WeCom application that sends the message."
+            ))
+
+    def _wecom_check_send_recipients(self, user_ids, to_userids, to_partyids, to_tagids, to_all):
+        """Check the recipient arguments of :meth:`wecom_send`: at least one recipient unless ``to_all``,
+        and WeCom's limits per message (1000 users, 100 departments, 100 tags).
+
+        :raise ValidationError: naming the argument that is wrong and why
+        """
+        if to_all:
+            return
+        given_userids = _split_ids(to_userids)
+        userids = [userid for userid in given_userids if userid != "@all"]
+        parties, tags = _split_ids(to_partyids), _split_ids(to_tagids)
+        if not (user_ids or userids or parties or tags):
+            if given_userids:
+                raise ValidationError(self.env._(
+                    "Argument userids: \"@all\" is not a recipient; pass to_all=True to send to everyone the "
+                    "application sees."
+                ))
+            raise ValidationError(self.env._(
+                "Recipients: give at least one user, department or tag (arguments users, userids, parties, tags), "
+                "or pass to_all=True to send to everyone the application sees."
+            ))
+        for name, values, label, limit in (
+            ("userids", userids, self.env._("users"), 1000),
+            ("parties", parties, self.env._("departments"), 100),
+            ("tags", tags, self.env._("tags"), 100),
+        ):
+            if len(values) > limit:
+                raise ValidationError(self.env._(
+                    "Argument %(name)s: at most %(limit)s %(what)s per message, got %(count)s.",
+                    name=name, limit=limit, what=label, count=len(values),
+                ))
+        if user_ids:
+            everyone = dict.fromkeys(self.env["res.users"].browse(user_ids).mapped("wecom_userid") + userids)
+            everyone.pop(False, None)
+            if len(everyone) > 1000:
+                raise ValidationError(self.env._(
+                    "Arguments users and userids: at most 1000 users per message together, got %(count)s.",
+                    count=len(everyone),
+                ))
 
     def _wecom_send_values(self, application, msgtype, content, users, userids, parties, tags, to_all, title,
                            description, url, btntxt, articles, attachment, card, safe, enable_id_trans,
@@ -581,16 +642,22 @@ class WeComMessage(models.Model):
             article_commands.append((0, 0, {key: article.get(key) or False for key in
                                             ("title", "description", "url", "picurl")}))
         attachment_ids = ids_of("attachment", attachment, "ir.attachment")
+        user_ids = ids_of("users", users, "res.users")
+        to_userids = id_list("userids", userids)
+        to_partyids = id_list("parties", parties)
+        to_tagids = id_list("tags", tags)
+        if application is not None:
+            self._wecom_check_send_recipients(user_ids, to_userids, to_partyids, to_tagids, to_all)
         return {
             "channel": "application",
             "application_id": app.id or False,
             "company_id": app.company_id.id or self.env.company.id,
             "msgtype": msgtype,
             "content": content or False,
-            "user_ids": [(6, 0, ids_of("users", users, "res.users"))],
-            "to_userids": id_list("userids", userids),
-            "to_partyids": id_list("parties", parties),
-            "to_tagids": id_list("tags", tags),
+            "user_ids": [(6, 0, user_ids)],
+            "to_userids": to_userids,
+            "to_partyids": to_partyids,
+            "to_tagids": to_tagids,
             "to_all": bool(to_all),
             "title": title or False,
             "description": description or False,

@@ -1,0 +1,2 @@
+from . import test_wecom_example_ticket
+from . import test_wecom_example_callback
