@@ -9,3 +9,4 @@ from . import test_wecom_webhook
 from . import test_bad_input
 from . import test_housekeeping
 from . import test_chatter
+from . import test_rpc_arguments
