@@ -11,6 +11,7 @@
     "installable": True,
     "depends": ["base", "mail"],
     "external_dependencies": {"python": ["requests", "cachetools"]},
+    "assets": {"web.assets_tests": ["wecom_base/static/tests/tours/*.js"]},
     "data": [
         "security/wecom_security.xml",
         "security/ir.model.access.csv",

@@ -10,3 +10,4 @@ from . import test_bad_input
 from . import test_housekeeping
 from . import test_chatter
 from . import test_rpc_arguments
+from . import test_tour

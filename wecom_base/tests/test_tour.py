@@ -1,0 +1,118 @@
+"""Browser tours (wecom_base/static/tests/tours/wecom_base_tour.js) in a real headless Chromium.
+
+They run against the mock WeCom (``common.get_mock``). A failing tour leaves a screenshot in Odoo's
+``--screenshots`` folder (``<dir>/<database>/screenshots/``; ``scripts/test`` prints where).
+
+They skip, saying why, when this machine cannot run them: no Chromium/Chrome on the PATH, no
+``websocket-client`` (Odoo drives the browser with it), or an Odoo tree without the web client's
+``static/lib`` files.
+"""
+
+import importlib.util
+import unittest
+
+from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tools.misc import file_path
+
+from ..const import PARAM_API_BASE_URL, PARAM_TIMEOUT
+from ..models.wecom_application import clear_token_cache
+from .common import MOCK_AGENT_ID, MOCK_CORP_ID, MOCK_SECRET, get_mock
+
+TOUR_APP_NAME = "Tour Notifications"  # as in the tour
+TOUR_MESSAGE = "Hello from the wecom_base tour"  # as in the tour
+RECIPIENT_USERID = "TourRecipient"
+
+
+def browser_missing_reason():
+    """Why the browser tours cannot run here, or None when they can."""
+    from odoo.tests import common  # noqa: PLC0415 - Odoo's own browser lookup
+
+    try:
+        common._find_executable()
+    except unittest.SkipTest:
+        return (
+            "no Chromium or Google Chrome on the PATH (looked for google-chrome, chromium, chromium-browser, "
+            "google-chrome-stable): install one (Debian: apt-get install chromium) to run the browser tours"
+        )
+    if importlib.util.find_spec("websocket") is None:
+        return "the Python package websocket-client is not installed (Odoo drives Chromium with it)"
+    for asset in ("web/static/lib/owl/owl.js", "web/static/lib/bootstrap/scss/_variables.scss"):
+        try:
+            file_path(asset)
+        except FileNotFoundError:
+            return (
+                f"this Odoo tree has no {asset}: its static/lib folders are missing (a source copy made without "
+                "them), so the web client cannot load"
+            )
+    return None
+
+
+@tagged("post_install", "-at_install")
+class WeComTourCase(HttpCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.mock = get_mock()
+        cls.mock.reset()
+        icp = cls.env["ir.config_parameter"].sudo()
+        icp.set_param(PARAM_API_BASE_URL, cls.mock.url)
+        icp.set_param(PARAM_TIMEOUT, "5")
+        cls.env.company.wecom_corp_id = MOCK_CORP_ID
+        cls.recipient = new_test_user(
+            cls.env, login="wecom_tour_recipient", name="WeCom Tour Recipient", groups="base.group_user"
+        )
+        cls.recipient.wecom_userid = RECIPIENT_USERID
+        cls.wecom_user = new_test_user(
+            cls.env, login="wecom_tour_user", groups="base.group_user,wecom_base.group_wecom_user"
+        )
+
+    def setUp(self):
+        super().setUp()
+        reason = browser_missing_reason()
+        if reason:
+            self.skipTest(f"browser tour not run: {reason}")
+        self.mock.reset()
+        clear_token_cache()
+        self.addCleanup(clear_token_cache)
+
+    def test_admin_creates_application_and_sends_message(self):
+        """An admin creates an application, tests its connection, then sends a text message to a user."""
+        self.start_tour("/odoo/action-wecom_base.wecom_application_action", "wecom_base_tour_application",
+                        login="admin")
+        self.env.invalidate_all()
+        app = self.env["wecom.application"].search([("app_name", "=", TOUR_APP_NAME)])
+        self.assertEqual(len(app), 1, "the tour created one application")
+        self.assertEqual((app.agent_id, app.secret, app.company_id), (MOCK_AGENT_ID, MOCK_SECRET, self.env.company))
+        self.assertEqual(app.wecom_name, "Mock App", "Test Connection stored what WeCom says of the application")
+        self.assertFalse(app.last_error)
+        self.assertEqual(self.mock.count("/cgi-bin/gettoken"), 1)
+        self.assertEqual(self.mock.count("/cgi-bin/agent/get"), 1)
+
+        self.start_tour(f"/odoo/action-base.action_res_users/{self.recipient.id}", "wecom_base_tour_send_message",
+                        login="admin")
+        self.env.invalidate_all()
+        message = self.env["wecom.message"].search([("application_id", "=", app.id)])
+        self.assertEqual(len(message), 1, "the composer created one message")
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(message.user_ids, self.recipient)
+        received = self.mock.messages()
+        self.assertEqual(len(received), 1, "the mock WeCom received the message once")
+        payload = received[0]["payload"]
+        self.assertEqual(payload["msgtype"], "text")
+        self.assertEqual(payload["text"]["content"], TOUR_MESSAGE)
+        self.assertEqual(payload["touser"], RECIPIENT_USERID)
+        self.assertEqual(int(payload["agentid"]), MOCK_AGENT_ID)
+        self.assertEqual(message.msgid, received[0]["msgid"])
+        self.assertEqual(self.mock.count("/cgi-bin/gettoken"), 1, "the token of Test Connection was reused")
+
+    def test_wecom_user_sees_no_secret(self):
+        """A WeCom user (not a manager) opens an application: no secret, token or Test Connection."""
+        app = self.env["wecom.application"].create({
+            "app_name": "Odoo Notifications",
+            "agent_id": MOCK_AGENT_ID,
+            "secret": MOCK_SECRET,
+            "company_id": self.env.company.id,
+        })
+        self.start_tour(f"/odoo/action-wecom_base.wecom_application_action/{app.id}",
+                        "wecom_base_tour_user_no_secret", login=self.wecom_user.login)
+        self.assertEqual(self.mock.count("/cgi-bin/gettoken"), 0, "opening the form calls no WeCom API")
