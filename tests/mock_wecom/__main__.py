@@ -37,14 +37,14 @@ def main(argv=None):
     except OSError as exc:
         print(f"mock WeCom: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return 1
-    signal.signal(signal.SIGTERM, _raise_stop)
-    signal.signal(signal.SIGINT, _raise_stop)
-    print(
-        f"mock WeCom listening on {mock.url} - CorpID {DEFAULT_CORP_ID}, secret {DEFAULT_SECRET}, "
-        f"AgentId {DEFAULT_AGENT_ID}, robot key {DEFAULT_ROBOT_KEY}",
-        flush=True,
-    )
-    try:
+    try:  # a signal may arrive as soon as a handler is set: everything after that is inside the try
+        signal.signal(signal.SIGTERM, _raise_stop)
+        signal.signal(signal.SIGINT, _raise_stop)
+        print(
+            f"mock WeCom listening on {mock.url} - CorpID {DEFAULT_CORP_ID}, secret {DEFAULT_SECRET}, "
+            f"AgentId {DEFAULT_AGENT_ID}, robot key {DEFAULT_ROBOT_KEY}",
+            flush=True,
+        )
         mock.serve_forever()
     except (_Stop, KeyboardInterrupt):
         pass
