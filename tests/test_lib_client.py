@@ -482,6 +482,32 @@ def test_shared_session():
     own.close()
 
 
+def test_shared_session_reads_the_environment_once_per_base_url(mock, monkeypatch, request):
+    """requests' own lookup of proxies and CA bundle on every call is off on the shared session; the
+    environment still applies, read when a client of a base URL is made (HTTP_PROXY, NO_PROXY)."""
+    from wecom_base.lib import client as client_module
+
+    assert shared_session().trust_env is False
+    client_module._environment_settings.cache_clear()
+    request.addfinalizer(client_module._environment_settings.cache_clear)  # nothing cached from this test
+    monkeypatch.setenv("HTTP_PROXY", mock.url)  # the mock serves absolute-URI requests: a proxy
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("http_proxy", raising=False)
+    via_proxy = WeComClient(base_url="http://wecom-through-a-proxy.invalid", timeout=3)
+    assert via_proxy.get_token(DEFAULT_CORP_ID, DEFAULT_SECRET)[0]
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed_port()}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    client_module._environment_settings.cache_clear()
+    direct = WeComClient(base_url=mock.url, timeout=3)
+    assert direct.get_token(DEFAULT_CORP_ID, DEFAULT_SECRET)[0]
+    assert mock.stats()["tokens_issued"] == 2
+    monkeypatch.delenv("NO_PROXY")
+    client_module._environment_settings.cache_clear()
+    with pytest.raises(WeComNetworkError):
+        WeComClient(base_url=mock.url, timeout=3).get_token(DEFAULT_CORP_ID, DEFAULT_SECRET)
+
+
 # ---------------------------------------------------------------------- the APIs against the mock
 def test_get_agent(client):
     agent = client.get_agent(get_token(client), DEFAULT_AGENT_ID)

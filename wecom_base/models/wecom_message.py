@@ -5,7 +5,10 @@ import json
 import logging
 import random
 import threading
+from collections import defaultdict
 from datetime import timedelta
+
+from psycopg2.extensions import TRANSACTION_STATUS_INTRANS
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -760,26 +763,35 @@ class WeComMessage(models.Model):
         :raise UserError: only with ``raise_errors``, when WeCom refused or could not be reached
         """
         self.ensure_one()
+        values, data = self._wecom_attempt(raise_errors=raise_errors)
+        self.write(values)
+        return data
+
+    def _wecom_attempt(self, raise_errors=False):
+        """Send this message once (build, call WeCom) and return its outcome without storing it.
+
+        :param bool raise_errors: interactive use: raise a translated error instead of returning a failure
+        :return: ``(values, data)``: the field values of the outcome (sent, partial, retry later or failed)
+            and WeCom's answer (None when the send failed or was deferred)
+        :raise UserError: only with ``raise_errors``, when WeCom refused or could not be reached
+        """
+        self.ensure_one()
         sender = getattr(self, f"_wecom_send__{self.channel}")
-        self.try_count += 1
+        try_count = self.try_count + 1
         try:
             data = sender()
         except RobotThrottled as throttled:
-            # not a failure: the robot's minute is full, the message waits for the next one
-            self.write({
-                "try_count": self.try_count - 1,
+            # not a failure (no try counted): the robot's minute is full, the message waits for the next one
+            return {
                 "state": "outgoing",
                 "next_try_date": fields.Datetime.now() + timedelta(seconds=throttled.wait),
                 "claimed_at": False,
-            })
-            return None
+            }, None
         except WeComError as exc:
             if raise_errors:
                 self.handle_wecom_error(exc)
-            self._wecom_store_failure(exc)
-            return None
-        self._wecom_store_success(data)
-        return data
+            return self._wecom_failure_values(exc, try_count), None
+        return self._wecom_success_values(data, try_count), data
 
     def _wecom_send__robot(self):
         robot = self.robot_id
@@ -848,7 +860,7 @@ class WeComMessage(models.Model):
         payload = self._wecom_prepare_payload()
         return app._wecom_with_token(lambda client, token: client.send_message(token, payload))
 
-    def _wecom_store_success(self, data):
+    def _wecom_success_values(self, data, try_count):
         invalid = {
             "invalid_users": data.get("invaliduser") or False,
             "invalid_parties": data.get("invalidparty") or False,
@@ -857,8 +869,9 @@ class WeComMessage(models.Model):
             else (data.get("unlicenseduser") or False),
         }
         partial = any(invalid.values())
-        self.write({
+        return {
             "state": "partial" if partial else "sent",
+            "try_count": try_count,
             "msgid": data.get("msgid") or False,
             "response_code": data.get("response_code") or False,
             "sent_date": fields.Datetime.now(),
@@ -868,31 +881,36 @@ class WeComMessage(models.Model):
             "next_try_date": False,
             "claimed_at": False,
             **invalid,
-        })
+        }
 
-    def _wecom_retry_delay(self, error):
-        """Seconds to wait before the next try: exponential backoff with jitter (45009: at least a minute)."""
-        base = min(const.MESSAGE_RETRY_BASE * (2 ** max(self.try_count - 1, 0)), const.MESSAGE_RETRY_MAX)
+    def _wecom_retry_delay(self, error, try_count=None):
+        """Seconds to wait before the next try: exponential backoff with jitter (45009: at least a minute).
+
+        :param int try_count: tries made so far, this one included (default: the stored count)
+        """
+        tries = self.try_count if try_count is None else try_count
+        base = min(const.MESSAGE_RETRY_BASE * (2 ** max(tries - 1, 0)), const.MESSAGE_RETRY_MAX)
         if isinstance(error, WeComApiError) and error.errcode == const.ERRCODE_API_FREQ_LIMIT:
             base = max(base, 60)
         return base * random.uniform(0.8, 1.2)
 
-    def _wecom_store_failure(self, error):
+    def _wecom_failure_values(self, error, try_count):
         reason = self._wecom_error_message(error)
         retryable = error.retryable or isinstance(error, WeComTokenError)
-        if retryable and self.try_count < self._wecom_max_tries():
-            self.write({
+        if retryable and try_count < self._wecom_max_tries():
+            return {
                 "state": "outgoing",
+                "try_count": try_count,
                 "failure_reason": reason,
-                "next_try_date": fields.Datetime.now() + timedelta(seconds=self._wecom_retry_delay(error)),
+                "next_try_date": fields.Datetime.now()
+                + timedelta(seconds=self._wecom_retry_delay(error, try_count)),
                 "claimed_at": False,
                 # a timeout or a dropped connection may hide a delivery: let WeCom drop a second copy
                 "resend_duplicate_check": self.resend_duplicate_check or isinstance(error, WeComNetworkError),
-            })
-            return
+            }
         if retryable:
             failure_type = "retry_exhausted"
-            reason = _("Gave up after %(tries)s tries. Last error: %(reason)s", tries=self.try_count, reason=reason)
+            reason = _("Gave up after %(tries)s tries. Last error: %(reason)s", tries=try_count, reason=reason)
         elif error.kind in ("config", "response"):
             failure_type = "config"
         elif isinstance(error, WeComApiError) and error.errcode in PERMANENT_FAILURE_TYPES:
@@ -901,14 +919,15 @@ class WeComMessage(models.Model):
             failure_type = "content"
         else:
             failure_type = "permanent"
-        self.write({
+        return {
             "state": "exception",
+            "try_count": try_count,
             "failure_type": failure_type,
             "failure_reason": reason,
             "next_try_date": False,
             "claimed_at": False,
             "response": json.dumps(self.format_wecom_response(error), ensure_ascii=False),
-        })
+        }
 
     # ------------------------------------------------------------------ the queue
     _CLAIM_QUERY = """
@@ -1002,13 +1021,7 @@ class WeComMessage(models.Model):
             messages = self._wecom_claim_batch(batch_size, own_transaction=auto_commit)
             if not messages:
                 break
-            for message in messages:
-                try:
-                    with self.env.cr.savepoint():
-                        message._wecom_send_one()  # stores every WeCom outcome on the message
-                except Exception as exc:  # noqa: BLE001 - one message must never stop the others
-                    _logger.exception("WeCom outbox: message %s failed unexpectedly", message.id)
-                    message._wecom_store_unexpected(exc)
+            messages._wecom_send_batch()
             done += len(messages)
             if auto_commit:
                 self.env.cr.commit()
@@ -1018,15 +1031,116 @@ class WeComMessage(models.Model):
             self.env.ref("wecom_base.ir_cron_wecom_message_queue")._trigger()
         return done
 
-    def _wecom_store_unexpected(self, exc):
-        self.invalidate_recordset()
-        self.write({
+    # Channels whose outcomes may wait for the end of the batch. Others (group robots, whose rate limit
+    # counts the sends already stored, and channels added by other addons) are stored after each send.
+    _WECOM_BATCHED_CHANNELS = ("application",)
+
+    def _wecom_send_batch(self):
+        """Send these claimed messages once each and store every outcome.
+
+        One message's failure never stops or undoes the others, without a savepoint per message: an
+        attempt writes nothing on its usual path, its outcome is kept in memory, and the batch's outcomes
+        are stored together (:meth:`_wecom_store_outcomes`). A failure that aborted the transaction is
+        rolled back to the batch's savepoint and the outcomes gathered so far are stored again: a message
+        sent is never forgotten (it would be resent). A lost database connection stops the batch: what is
+        not stored is resent after the claim lease, with WeCom's duplicate check.
+        """
+        cr = self.env.cr
+        batch_savepoint = cr.savepoint()
+        outcomes, stored = [], 0
+        for message in self:
+            channel, try_count = message.channel, message.try_count
+            try:
+                values = message._wecom_attempt()[0]
+            except Exception as exc:  # noqa: BLE001 - one message must never stop the others
+                _logger.exception("WeCom outbox: message %s failed unexpectedly", message.id)
+                if self._wecom_transaction_aborted():
+                    batch_savepoint.rollback()  # raises when the connection is lost: the batch stops
+                    self._wecom_store_outcomes(outcomes)  # again: the rollback undid those stored
+                    stored = len(outcomes)
+                values = self._wecom_unexpected_values(exc, try_count + 1)
+            outcomes.append((message.id, values))
+            if channel not in self._WECOM_BATCHED_CHANNELS:
+                self._wecom_store_outcomes(outcomes[stored:])
+                stored = len(outcomes)
+        self._wecom_store_outcomes(outcomes[stored:])
+        batch_savepoint.close(rollback=False)
+
+    def _wecom_transaction_aborted(self):
+        """The current transaction failed (a query error) and refuses every query until rolled back."""
+        return self.env.cr._cnx.info.transaction_status != TRANSACTION_STATUS_INTRANS
+
+    @api.model
+    def _wecom_unexpected_values(self, exc, try_count):
+        return {
             "state": "exception",
+            "try_count": try_count,
             "failure_type": "unknown",
             "failure_reason": _("Unexpected error: %(error)s", error=str(exc)),
             "next_try_date": False,
             "claimed_at": False,
-        })
+        }
+
+    @api.model
+    def _wecom_store_outcomes(self, outcomes, isolate=True):
+        """Store ``[(message id, values)]``: one ``UPDATE … FROM (VALUES …)`` per set of fields written
+        (sent and partial share one), instead of an ORM write per message.
+
+        Only plain stored columns may appear in ``values`` (no relational, translated or company-dependent
+        field). Stored fields that depend on them are recomputed as after an ORM write. When an UPDATE
+        fails (a value the database refuses), its rows are stored one by one and the row that fails gets an
+        ``unknown`` failure instead, so the others are kept.
+
+        :param bool isolate: fall back to row by row when an UPDATE fails (False: raise)
+        """
+        if not outcomes:
+            return
+        self.env.flush_all()  # pending ORM writes first, so that none overwrites an outcome later
+        groups = defaultdict(list)
+        for message_id, values in outcomes:
+            groups[tuple(sorted(values))].append((message_id, values))
+        cr = self.env.cr
+        for fnames, rows in groups.items():
+            try:
+                with cr.savepoint(flush=False):
+                    self._wecom_update_rows(fnames, rows)
+            except Exception as exc:
+                if not isolate or self._wecom_transaction_aborted():
+                    raise
+                if len(rows) > 1:
+                    for row in rows:
+                        self._wecom_store_outcomes([row])
+                    continue
+                message_id, values = rows[0]
+                _logger.exception("WeCom outbox: could not store the outcome of message %s", message_id)
+                self._wecom_store_outcomes(
+                    [(message_id, self._wecom_unexpected_values(exc, values.get("try_count", 0)))], isolate=False
+                )
+
+    def _wecom_update_rows(self, fnames, rows):
+        fields_ = [self._fields[name] for name in fnames]
+        for field in fields_:
+            if not field.store or not field.column_type or field.relational or field.translate \
+                    or field.company_dependent:
+                raise ValueError(f"{field} cannot be stored as a message outcome")
+        cr = self.env.cr
+        row_sql = "(%s::int4" + "".join(f", %s::{field.column_type[0]}" for field in fields_) + ")"
+        params = [self.env.uid, cr.now()]
+        for message_id, values in rows:
+            params.append(message_id)
+            for field in fields_:
+                value = values[field.name]
+                params.append(bool(value) if field.type == "boolean" else (None if value is False else value))
+        columns = ", ".join(f'"{name}"' for name in fnames)
+        assignments = ", ".join(f'"{name}" = v."{name}"' for name in fnames)
+        cr.execute(
+            f'UPDATE "{self._table}" AS m SET {assignments}, "write_uid" = %s, "write_date" = %s '
+            f'FROM (VALUES {", ".join([row_sql] * len(rows))}) AS v("id", {columns}) WHERE m."id" = v."id"',
+            params,
+        )
+        messages = self.browse([row[0] for row in rows])
+        messages.invalidate_recordset([*fnames, "write_uid", "write_date"], flush=False)
+        messages.modified(fnames)
 
 
 class WeComMessageArticle(models.Model):

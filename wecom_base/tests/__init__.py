@@ -11,3 +11,4 @@ from . import test_housekeeping
 from . import test_chatter
 from . import test_rpc_arguments
 from . import test_tour
+from . import test_outbox_batch
