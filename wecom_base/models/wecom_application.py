@@ -295,7 +295,8 @@ class WeComApplication(models.Model):
                 # never wait long for a token row: a stuck holder must not freeze every worker
                 cr.execute("SET LOCAL lock_timeout = '20s'")
                 yield cr
-                cr.commit()
+                # the token's own short transaction
+                cr.commit()  # pylint: disable=invalid-commit
         finally:
             cr.close()
         if not visible:

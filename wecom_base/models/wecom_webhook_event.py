@@ -284,7 +284,8 @@ class WeComWebhookEvent(models.Model):
             events._wecom_process()
             done += len(events)
             if auto_commit:
-                self.env.cr.commit()
+                # one batch per transaction (cron)
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         self.env.flush_all()
         self.env.cr.execute("SELECT COUNT(*) FROM wecom_webhook_event WHERE state = 'new'")
         remaining = self.env.cr.fetchone()[0]

@@ -329,7 +329,7 @@ class TestWeComWebhook(HttpCase):
 
     def test_failing_handler_marks_error_then_retry(self):
         def broken(event, data):
-            raise UserError("CRM is down")
+            raise UserError("CRM is down")  # pylint: disable=translation-required
 
         event_class = type(self.Event)
         ok = self.store(event_message("enter_agent", user="wangwu"))

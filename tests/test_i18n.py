@@ -1,0 +1,80 @@
+"""Translations: zh_CN.po translates every entry of the template, keeps placeholders, and no Chinese is
+hard-coded in the addon's code or views (English source strings everywhere).
+
+Whether the template is stale (the installed module exports other strings) needs Odoo: ``scripts/i18n check
+DB`` runs in the Odoo part of ./scripts/test.
+"""
+
+import pathlib
+import re
+
+import pytest
+
+polib = pytest.importorskip("polib")
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+ADDON = ROOT / "wecom_base"
+POT = ADDON / "i18n" / "wecom_base.pot"
+PO = ADDON / "i18n" / "zh_CN.po"
+PLACEHOLDER = re.compile(r"%\([A-Za-z_][A-Za-z0-9_]*\)[sdr]|%[sdr]|\{[A-Za-z_][A-Za-z0-9_]*\}")
+CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+@pytest.fixture(scope="module")
+def catalogs():
+    assert POT.exists(), "wecom_base/i18n/wecom_base.pot is missing: run scripts/i18n update"
+    assert PO.exists(), "wecom_base/i18n/zh_CN.po is missing: run scripts/i18n update"
+    return polib.pofile(str(POT)), polib.pofile(str(PO))
+
+
+def test_template_is_not_empty(catalogs):
+    pot, _po = catalogs
+    assert len(pot) > 100
+    assert not [entry.msgid for entry in pot if entry.msgstr], "the template must not carry translations"
+
+
+def test_every_entry_translated(catalogs):
+    pot, po = catalogs
+    translated = {(e.msgctxt, e.msgid): e for e in po if not e.obsolete}
+    missing = [e.msgid for e in pot if (e.msgctxt, e.msgid) not in translated]
+    empty = [e.msgid for e in po if not e.obsolete and not e.msgstr.strip()]
+    fuzzy = [e.msgid for e in po if "fuzzy" in e.flags]
+    assert not missing, f"{len(missing)} entries of the .pot are not in zh_CN.po, e.g. {missing[:3]}"
+    assert not empty, f"{len(empty)} untranslated entries, e.g. {empty[:3]}"
+    assert not fuzzy, f"{len(fuzzy)} fuzzy entries, e.g. {fuzzy[:3]}"
+
+
+def test_placeholders_kept(catalogs):
+    _pot, po = catalogs
+    wrong = [e.msgid for e in po if sorted(PLACEHOLDER.findall(e.msgid)) != sorted(PLACEHOLDER.findall(e.msgstr))]
+    assert not wrong, f"placeholders differ in {wrong[:3]}"
+
+
+def test_translations_are_chinese(catalogs):
+    _pot, po = catalogs
+    # an entry made only of identifiers (AgentId, CorpID, URL...) may stay as it is; most must be Chinese
+    chinese = sum(1 for e in po if CJK.search(e.msgstr))
+    assert chinese > 0.8 * len(po)
+
+
+def test_no_chinese_hard_coded():
+    offenders = []
+    for path in ADDON.rglob("*"):
+        if path.suffix not in {".py", ".xml", ".js", ".csv"} or "tests" in path.parts or "i18n" in path.parts:
+            continue
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if CJK.search(line):
+                offenders.append(f"{path.relative_to(ROOT)}:{number}")
+    assert not offenders, f"Chinese in source (use English and translate in i18n/zh_CN.po): {offenders[:5]}"
+
+
+def test_no_fstring_in_translations():
+    """_() / _lt() must get a literal: an f-string would be translated after formatting, i.e. never."""
+    call = re.compile(r"""\b(?:_|_lt|env\._)\(\s*f["']""")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in ADDON.rglob("*.py")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if call.search(line)
+    ]
+    assert not offenders, offenders
