@@ -35,8 +35,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _load_crypto():
     """The addon's own callback crypto (wecom_base/lib/crypto.py imports nothing from Odoo)."""
-    spec = importlib.util.spec_from_file_location("wecom_bench_crypto",
-                                                  os.path.join(REPO, "wecom_base", "lib", "crypto.py"))
+    spec = importlib.util.spec_from_file_location(
+        "wecom_bench_crypto", os.path.join(REPO, "wecom_base", "lib", "crypto.py")
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.WeComCallbackCrypto
@@ -68,8 +69,14 @@ def odoo_command():
 
 
 def db_args():
-    args = ["--db_host", os.environ.get("PGHOST", "127.0.0.1"), "--db_port", os.environ.get("PGPORT", "5432"),
-            "--db_user", os.environ.get("PGUSER") or os.environ.get("USER") or "postgres"]
+    args = [
+        "--db_host",
+        os.environ.get("PGHOST", "127.0.0.1"),
+        "--db_port",
+        os.environ.get("PGPORT", "5432"),
+        "--db_user",
+        os.environ.get("PGUSER") or os.environ.get("USER") or "postgres",
+    ]
     if os.environ.get("PGPASSWORD"):
         args += ["--db_password", os.environ["PGPASSWORD"]]
     return args
@@ -98,22 +105,29 @@ def build_requests(crypto, path, count, duplicate_share, rng, offset=0):
             requests_.append(rng.choice(distinct))  # WeCom retrying the very same request
             continue
         if index % 2:
-            xml = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[user{index % 37}]]>"
-                   f"</FromUserName><CreateTime>{now}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-                   f"<Content><![CDATA[benchmark message {index}]]></Content><MsgId>{10**12 + index}</MsgId>"
-                   f"<AgentID>{AGENT_ID}</AgentID></xml>")
+            xml = (
+                f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[user{index % 37}]]>"
+                f"</FromUserName><CreateTime>{now}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+                f"<Content><![CDATA[benchmark message {index}]]></Content><MsgId>{10**12 + index}</MsgId>"
+                f"<AgentID>{AGENT_ID}</AgentID></xml>"
+            )
         else:  # events: no MsgId, same sender and second, stored by content hash
-            xml = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[sys]]>"
-                   f"</FromUserName><CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-                   f"<Event><![CDATA[change_contact]]></Event><ChangeType>update_user</ChangeType>"
-                   f"<UserID>member{index}</UserID><AgentID>{AGENT_ID}</AgentID></xml>")
+            xml = (
+                f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><FromUserName><![CDATA[sys]]>"
+                f"</FromUserName><CreateTime>{now}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+                f"<Event><![CDATA[change_contact]]></Event><ChangeType>update_user</ChangeType>"
+                f"<UserID>member{index}</UserID><AgentID>{AGENT_ID}</AgentID></xml>"
+            )
         encrypted = crypto.encrypt(xml)
         nonce = str(rng.randrange(10**9, 10**10))
         timestamp = str(now)
-        query = (f"{path}?msg_signature={crypto.signature(timestamp, nonce, encrypted)}"
-                 f"&timestamp={timestamp}&nonce={nonce}")
-        body = (f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><AgentID>{AGENT_ID}</AgentID>"
-                f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>").encode()
+        query = (
+            f"{path}?msg_signature={crypto.signature(timestamp, nonce, encrypted)}&timestamp={timestamp}&nonce={nonce}"
+        )
+        body = (
+            f"<xml><ToUserName><![CDATA[{CORP_ID}]]></ToUserName><AgentID>{AGENT_ID}</AgentID>"
+            f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+        ).encode()
         item = (query, body, index)
         distinct.append(item)
         requests_.append(item)
@@ -176,32 +190,63 @@ def main():
     database = f"wecom_bench_cb_{os.getpid()}"
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="wecom-bench-callback-", suffix=".log", delete=False)
-    common = ["-d", database, *db_args(), "--addons-path", f"{core_addons},{REPO}", "--without-demo=all",
-              "--log-level", "warn"]
+    common = [
+        "-d",
+        database,
+        *db_args(),
+        "--addons-path",
+        f"{core_addons},{REPO}",
+        "--without-demo=all",
+        "--log-level",
+        "warn",
+    ]
     print(f"installing wecom_base into {database} ...", flush=True)
-    subprocess.run([*command, *common, "-i", "wecom_base", "--stop-after-init", "--http-port", str(port)],
-                   check=True, stdout=log, stderr=log)
+    subprocess.run(
+        [*command, *common, "-i", "wecom_base", "--stop-after-init", "--http-port", str(port)],
+        check=True,
+        stdout=log,
+        stderr=log,
+    )
     server = subprocess.Popen(
-        [*command, *common, "--http-interface", "127.0.0.1", "--http-port", str(port),
-         "--workers", str(args.workers), "--max-cron-threads", "0", "--limit-time-real", "600",
-         "--db_maxconn", str(max(64, args.clients + 8))],
-        stdout=log, stderr=log,
+        [
+            *command,
+            *common,
+            "--http-interface",
+            "127.0.0.1",
+            "--http-port",
+            str(port),
+            "--workers",
+            str(args.workers),
+            "--max-cron-threads",
+            "0",
+            "--limit-time-real",
+            "600",
+            "--db_maxconn",
+            str(max(64, args.clients + 8)),
+        ],
+        stdout=log,
+        stderr=log,
     )
     try:
         wait_http(port)
         rpc = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/xmlrpc/2/object", allow_none=True)
         uid = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/xmlrpc/2/common").authenticate(
-            database, "admin", "admin", {})
+            database, "admin", "admin", {}
+        )
 
         def call(model, method, *params, **kw):
             return rpc.execute_kw(database, uid, "admin", model, method, list(params), kw)
 
         company_id = call("res.users", "read", [uid], ["company_id"])[0]["company_id"][0]
         call("res.company", "write", [company_id], {"wecom_corp_id": CORP_ID})
-        app_id = call("wecom.application", "create", {"app_name": "Bench", "agent_id": AGENT_ID,
-                                                      "secret": "bench-secret", "company_id": company_id})
-        webhook_id = call("wecom.webhook", "create", {"application_id": app_id, "callback_token": TOKEN,
-                                                      "encoding_aes_key": AES_KEY})
+        app_id = call(
+            "wecom.application",
+            "create",
+            {"app_name": "Bench", "agent_id": AGENT_ID, "secret": "bench-secret", "company_id": company_id},
+        )
+        webhook_id = call(
+            "wecom.webhook", "create", {"application_id": app_id, "callback_token": TOKEN, "encoding_aes_key": AES_KEY}
+        )
         path = "/wecom/callback/" + call("wecom.webhook", "read", [webhook_id], ["path_token"])[0]["path_token"]
 
         crypto = WeComCallbackCrypto(TOKEN, AES_KEY, CORP_ID)
@@ -217,19 +262,29 @@ def main():
         duplicates = sum(group["__count"] - 1 for group in dup_groups if group["__count"] > 1)
         lost = distinct - (stored - duplicates)
         figures = {
-            "requests": len(latencies), "distinct": distinct, "clients": args.clients, "workers": args.workers,
+            "requests": len(latencies),
+            "distinct": distinct,
+            "clients": args.clients,
+            "workers": args.workers,
             "p50_ms": round(statistics.median(latencies) * 1000, 1),
             "p90_ms": round(percentile(latencies, 0.90) * 1000, 1),
             "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
             "max_ms": round(max(latencies) * 1000, 1),
             "req_per_s": round(len(latencies) / elapsed, 1),
-            "errors": len(errors), "stored": stored, "duplicates": duplicates, "lost": lost,
+            "errors": len(errors),
+            "stored": stored,
+            "duplicates": duplicates,
+            "lost": lost,
             "cpus": os.cpu_count(),
         }
-        print(f"callback benchmark: {figures['requests']} POSTs ({distinct} distinct, the rest WeCom-style "
-              f"retries), {args.clients} clients, Odoo --workers {args.workers}, {os.cpu_count()} CPUs")
-        print(f"  latency   p50 {figures['p50_ms']} ms   p90 {figures['p90_ms']} ms   "
-              f"p99 {figures['p99_ms']} ms   max {figures['max_ms']} ms")
+        print(
+            f"callback benchmark: {figures['requests']} POSTs ({distinct} distinct, the rest WeCom-style "
+            f"retries), {args.clients} clients, Odoo --workers {args.workers}, {os.cpu_count()} CPUs"
+        )
+        print(
+            f"  latency   p50 {figures['p50_ms']} ms   p90 {figures['p90_ms']} ms   "
+            f"p99 {figures['p99_ms']} ms   max {figures['max_ms']} ms"
+        )
         print(f"  throughput {figures['req_per_s']} requests/s")
         print(f"  errors {figures['errors']}   stored {stored}   duplicates {duplicates}   lost {lost}")
         if errors:
@@ -244,8 +299,12 @@ def main():
         except subprocess.TimeoutExpired:
             server.kill()
         if not args.keep_db:
-            subprocess.run(["dropdb", "--if-exists", "-h", os.environ.get("PGHOST", "127.0.0.1"), database],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+            subprocess.run(
+                ["dropdb", "--if-exists", "-h", os.environ.get("PGHOST", "127.0.0.1"), database],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                check=False,
+            )
         print(f"(Odoo log: {log.name})")
 
 

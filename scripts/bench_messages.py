@@ -47,16 +47,18 @@ def main():
     if odoo_path:
         sys.path.insert(0, odoo_path)
     sys.path.insert(0, REPO)
-    import odoo  # noqa: PLC0415
     import requests  # noqa: PLC0415
+
+    import odoo  # noqa: PLC0415
 
     from tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET, MockWeComControl  # noqa: PLC0415
 
     addons = os.path.join(os.path.dirname(odoo.__file__), "addons")
     db_args = ["--db_host", os.environ.get("PGHOST", "127.0.0.1"), "--db_user", os.environ.get("PGUSER", "root")]
     port = free_port()
-    mock_proc = subprocess.Popen([sys.executable, "-m", "tests.mock_wecom", "--port", str(port)], cwd=REPO,
-                                 stdout=subprocess.DEVNULL)
+    mock_proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.mock_wecom", "--port", str(port)], cwd=REPO, stdout=subprocess.DEVNULL
+    )
     mock = MockWeComControl(f"http://127.0.0.1:{port}")
     try:
         for _ in range(50):
@@ -66,11 +68,30 @@ def main():
             except Exception:  # noqa: BLE001 - not listening yet
                 time.sleep(0.1)
         print(f"installing wecom_base into {args.db} ...", flush=True)
-        subprocess.run([sys.executable, "-m", "odoo", "-d", args.db, *db_args, "--addons-path", f"{addons},{REPO}",
-                        "-i", "wecom_base", "--stop-after-init", "--without-demo=all", "--log-level=warn",
-                        "--http-port", str(free_port())], check=True, env={**os.environ, "PYTHONPATH": odoo_path or ""})
-        odoo.tools.config.parse_config(["-d", args.db, *db_args, "--addons-path", f"{addons},{REPO}",
-                                        "--log-level=warn"])
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "odoo",
+                "-d",
+                args.db,
+                *db_args,
+                "--addons-path",
+                f"{addons},{REPO}",
+                "-i",
+                "wecom_base",
+                "--stop-after-init",
+                "--without-demo=all",
+                "--log-level=warn",
+                "--http-port",
+                str(free_port()),
+            ],
+            check=True,
+            env={**os.environ, "PYTHONPATH": odoo_path or ""},
+        )
+        odoo.tools.config.parse_config(
+            ["-d", args.db, *db_args, "--addons-path", f"{addons},{REPO}", "--log-level=warn"]
+        )
         registry = odoo.modules.registry.Registry(args.db)
         rows = []
         for size in sizes:
@@ -81,14 +102,21 @@ def main():
                 env["ir.config_parameter"].set_param("wecom_base.message_batch_size", str(args.batch))
                 env.company.wecom_corp_id = DEFAULT_CORP_ID
                 app = env["wecom.application"].search([("agent_id", "=", DEFAULT_AGENT_ID)]) or env[
-                    "wecom.application"].create({"app_name": "Bench", "agent_id": DEFAULT_AGENT_ID,
-                                                 "secret": DEFAULT_SECRET})
+                    "wecom.application"
+                ].create({"app_name": "Bench", "agent_id": DEFAULT_AGENT_ID, "secret": DEFAULT_SECRET})
                 cr.execute("DELETE FROM wecom_message")
                 start = time.perf_counter()
-                env["wecom.message"].create([
-                    {"application_id": app.id, "to_userids": f"user{i % 50}", "content": f"bench message {i}",
-                     "state": "outgoing"} for i in range(size)
-                ])
+                env["wecom.message"].create(
+                    [
+                        {
+                            "application_id": app.id,
+                            "to_userids": f"user{i % 50}",
+                            "content": f"bench message {i}",
+                            "state": "outgoing",
+                        }
+                        for i in range(size)
+                    ]
+                )
                 queue_s = time.perf_counter() - start
                 app_id = app.id
             rss_before = rss_mb()
@@ -96,6 +124,7 @@ def main():
             profiler = None
             if os.environ.get("WECOM_BENCH_PROFILE"):
                 import cProfile  # noqa: PLC0415
+
                 profiler = cProfile.Profile()
                 profiler.enable()
             with registry.cursor() as cr:
@@ -113,41 +142,70 @@ def main():
             gettoken = stats["counts"].get("/cgi-bin/gettoken", 0)
             payloads = [m["payload"] for m in stats["messages"]]
             # raw baseline: the same payloads, the same mock, one pooled requests.Session
-            token = requests.get(f"{mock.url}/cgi-bin/gettoken",
-                                 params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET}, timeout=10).json()
+            token = requests.get(
+                f"{mock.url}/cgi-bin/gettoken",
+                params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET},
+                timeout=10,
+            ).json()
             session = requests.Session()
             start = time.perf_counter()
             for payload in payloads:
-                session.post(f"{mock.url}/cgi-bin/message/send", params={"access_token": token["access_token"]},
-                             json=payload, timeout=10).json()
+                session.post(
+                    f"{mock.url}/cgi-bin/message/send",
+                    params={"access_token": token["access_token"]},
+                    json=payload,
+                    timeout=10,
+                ).json()
             raw_s = time.perf_counter() - start
             sent = states.get("sent", 0)
-            rows.append({
-                "n": size, "queue_s": queue_s, "drain_s": drain_s, "msg_s": sent / drain_s if drain_s else 0,
-                "ratio": (drain_s / max(sent, 1)) / (raw_s / max(len(payloads), 1)) if payloads else 0,
-                "gettoken": gettoken, "sent": sent, "other": {k: v for k, v in states.items() if k != "sent"},
-                "rss_before": rss_before, "rss_after": rss_after,
-                "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            })
+            rows.append(
+                {
+                    "n": size,
+                    "queue_s": queue_s,
+                    "drain_s": drain_s,
+                    "msg_s": sent / drain_s if drain_s else 0,
+                    "ratio": (drain_s / max(sent, 1)) / (raw_s / max(len(payloads), 1)) if payloads else 0,
+                    "gettoken": gettoken,
+                    "sent": sent,
+                    "other": {k: v for k, v in states.items() if k != "sent"},
+                    "rss_before": rss_before,
+                    "rss_after": rss_after,
+                    "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                }
+            )
             print(f"N={size}: drained in {drain_s:.1f}s", flush=True)
             with registry.cursor() as cr:
                 cr.execute("DELETE FROM wecom_message")
                 del app_id
         print()
         print(f"machine: {os.cpu_count()} CPU, python {sys.version.split()[0]}, batch {args.batch}")
-        print("| N | queue s | drain s | msg/s | addon/raw time per msg | gettoken | sent | not sent | "
-              "RSS before MB | RSS after MB | peak RSS MB |")
+        print(
+            "| N | queue s | drain s | msg/s | addon/raw time per msg | gettoken | sent | not sent | "
+            "RSS before MB | RSS after MB | peak RSS MB |"
+        )
         print("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
-            print(f"| {r['n']} | {r['queue_s']:.1f} | {r['drain_s']:.1f} | {r['msg_s']:.0f} | {r['ratio']:.2f} | "
-                  f"{r['gettoken']} | {r['sent']} | {r['other'] or 0} | {r['rss_before']:.0f} | {r['rss_after']:.0f} | "
-                  f"{r['peak_rss']:.0f} |")
+            print(
+                f"| {r['n']} | {r['queue_s']:.1f} | {r['drain_s']:.1f} | {r['msg_s']:.0f} | {r['ratio']:.2f} | "
+                f"{r['gettoken']} | {r['sent']} | {r['other'] or 0} | {r['rss_before']:.0f} | {r['rss_after']:.0f} | "
+                f"{r['peak_rss']:.0f} |"
+            )
     finally:
         odoo.sql_db.close_all()
         mock_proc.terminate()
         mock_proc.wait(timeout=10)
-        subprocess.run(["dropdb", "--if-exists", "-h", os.environ.get("PGHOST", "127.0.0.1"), "-U",
-                        os.environ.get("PGUSER", "root"), args.db], check=False)
+        subprocess.run(
+            [
+                "dropdb",
+                "--if-exists",
+                "-h",
+                os.environ.get("PGHOST", "127.0.0.1"),
+                "-U",
+                os.environ.get("PGUSER", "root"),
+                args.db,
+            ],
+            check=False,
+        )
 
 
 if __name__ == "__main__":

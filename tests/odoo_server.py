@@ -41,8 +41,14 @@ def find_odoo():
         return shlex.split(os.environ["WECOM_ODOO_BIN"]), addons, None
     spec = importlib.util.find_spec("odoo")
     if spec is None or not spec.origin:
-        return None, None, ("Odoo is not importable by this Python and ./scripts/test did not find one "
-                            "(set ODOO_PATH to an Odoo 18 source tree and run ./scripts/test)")
+        return (
+            None,
+            None,
+            (
+                "Odoo is not importable by this Python and ./scripts/test did not find one "
+                "(set ODOO_PATH to an Odoo 18 source tree and run ./scripts/test)"
+            ),
+        )
     return [sys.executable, "-m", "odoo"], os.path.join(os.path.dirname(spec.origin), "addons"), None
 
 
@@ -87,8 +93,9 @@ class XmlRpc:
         try:
             return self.object.execute_kw(self.db, uid, key, model, method, args, kwargs or {})
         except xmlrpc.client.Fault as fault:
-            raise RpcError(self.protocol, fault.faultString, fault.faultCode,
-                           f"{fault.faultCode}\n{fault.faultString}") from None
+            raise RpcError(
+                self.protocol, fault.faultString, fault.faultCode, f"{fault.faultCode}\n{fault.faultString}"
+            ) from None
 
 
 class JsonRpc:
@@ -104,18 +111,28 @@ class JsonRpc:
         self.session.trust_env = False  # 127.0.0.1, never through a proxy of the environment
 
     def _post(self, service, method, *args):
-        response = self.session.post(f"{self.url}/jsonrpc", timeout=60, json={
-            "jsonrpc": "2.0", "method": "call", "id": 1,
-            "params": {"service": service, "method": method, "args": list(args)},
-        })
+        response = self.session.post(
+            f"{self.url}/jsonrpc",
+            timeout=60,
+            json={
+                "jsonrpc": "2.0",
+                "method": "call",
+                "id": 1,
+                "params": {"service": service, "method": method, "args": list(args)},
+            },
+        )
         response.raise_for_status()
         answer = response.json()
         if "error" in answer:
             error = answer["error"]
             data = dict(error.get("data") or {})
             data.pop("debug", None)  # the traceback a client only shows when asked for debug output
-            raise RpcError(self.protocol, data.get("message", ""), data.get("name", ""),
-                           json.dumps({"message": error.get("message"), "data": data}, ensure_ascii=False))
+            raise RpcError(
+                self.protocol,
+                data.get("message", ""),
+                data.get("name", ""),
+                json.dumps({"message": error.get("message"), "data": data}, ensure_ascii=False),
+            )
         return answer["result"]
 
     def authenticate(self, login, key):
@@ -153,16 +170,29 @@ class OdooServer:
         return f"http://127.0.0.1:{self.port}"
 
     def _common_args(self):
-        args = ["-d", self.db, "--addons-path", self.addons_path, "--data-dir", os.path.join(self.workdir, "data"),
-                "--db_host", self.pg["host"], "--db_port", str(self.pg["port"]), "--db_user", self.pg["user"]]
+        args = [
+            "-d",
+            self.db,
+            "--addons-path",
+            self.addons_path,
+            "--data-dir",
+            os.path.join(self.workdir, "data"),
+            "--db_host",
+            self.pg["host"],
+            "--db_port",
+            str(self.pg["port"]),
+            "--db_user",
+            self.pg["user"],
+        ]
         if self.pg["password"]:
             args += ["--db_password", self.pg["password"]]
         return args
 
     def _run(self, args, timeout):
         with open(self.log_path, "ab") as log:
-            result = subprocess.run(args, stdout=subprocess.PIPE, stderr=log, timeout=timeout, cwd=self.workdir,
-                                    check=False)
+            result = subprocess.run(
+                args, stdout=subprocess.PIPE, stderr=log, timeout=timeout, cwd=self.workdir, check=False
+            )
         if result.returncode:
             raise RuntimeError(f"{shlex.join(args[:4])}… exited with {result.returncode}\n{self.log_tail()}")
         return result.stdout.decode("utf-8", "replace")
@@ -182,10 +212,25 @@ class OdooServer:
 
     def install(self, modules, timeout=240):
         """Create the database and install ``modules`` (``odoo-bin -i … --stop-after-init``, no demo data)."""
-        self._run(self.command + self._common_args() + [
-            "-i", ",".join(modules), "--stop-after-init", "--without-demo=all", "--max-cron-threads", "0",
-            "--http-port", str(free_port()), "--http-interface", "127.0.0.1", "--log-level", "warn",
-        ], timeout)
+        self._run(
+            self.command
+            + self._common_args()
+            + [
+                "-i",
+                ",".join(modules),
+                "--stop-after-init",
+                "--without-demo=all",
+                "--max-cron-threads",
+                "0",
+                "--http-port",
+                str(free_port()),
+                "--http-interface",
+                "127.0.0.1",
+                "--log-level",
+                "warn",
+            ],
+            timeout,
+        )
 
     def run_script(self, code, timeout=120):
         """Run ``code`` in a Python process with ``env`` (superuser) on the database, committed at the end.
@@ -207,14 +252,22 @@ class OdooServer:
         )
         args = [sys.executable, "-c", wrapper] + self._common_args() + ["--log-level", "warn"]
         with open(self.log_path, "ab") as log:
-            result = subprocess.run(args, input=code.encode(), stdout=subprocess.PIPE, stderr=log, timeout=timeout,
-                                    cwd=self.workdir, check=False, env=self._python_env())
+            result = subprocess.run(
+                args,
+                input=code.encode(),
+                stdout=subprocess.PIPE,
+                stderr=log,
+                timeout=timeout,
+                cwd=self.workdir,
+                check=False,
+                env=self._python_env(),
+            )
         output = result.stdout.decode("utf-8", "replace")
         if result.returncode:
             raise RuntimeError(f"setup script exited with {result.returncode}\n{self.log_tail()}")
         for line in output.splitlines():
             if line.startswith(RESULT_MARKER):
-                return json.loads(line[len(RESULT_MARKER):])
+                return json.loads(line[len(RESULT_MARKER) :])
         raise RuntimeError(f"setup script printed no result\n{output[-2000:]}")
 
     def _python_env(self):
@@ -244,14 +297,29 @@ class OdooServer:
         import requests  # noqa: PLC0415
 
         self.port = free_port()
-        args = self.command + self._common_args() + [
-            "--db-filter", f"^{self.db}$", "--http-interface", "127.0.0.1", "--http-port", str(self.port),
-            "--max-cron-threads", "0", "--workers", "0", "--log-level", "info",
-        ]
+        args = (
+            self.command
+            + self._common_args()
+            + [
+                "--db-filter",
+                f"^{self.db}$",
+                "--http-interface",
+                "127.0.0.1",
+                "--http-port",
+                str(self.port),
+                "--max-cron-threads",
+                "0",
+                "--workers",
+                "0",
+                "--log-level",
+                "info",
+            ]
+        )
         log = open(self.log_path, "ab")  # noqa: SIM115 - open while the server runs
         try:
-            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True
+            )
         finally:
             log.close()
         session = requests.Session()

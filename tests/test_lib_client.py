@@ -46,8 +46,7 @@ def test_lib_imports_without_odoo():
         "import wecom_base.lib, wecom_base.const; "
         "import json; print(json.dumps(sorted(m for m in sys.modules if m.startswith(('odoo', 'wecom_base')))))"
     )
-    result = subprocess.run([sys.executable, "-c", code, REPO], capture_output=True, text=True, timeout=60,
-                            check=False)
+    result = subprocess.run([sys.executable, "-c", code, REPO], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     loaded = json.loads(result.stdout.strip().splitlines()[-1])
     assert "odoo" not in loaded and not any(m.startswith("odoo.") for m in loaded)
@@ -120,9 +119,15 @@ def test_get_token_config_errors_from_wecom(client, mock, corpid, secret, errcod
     assert mock.count(const.PATH_GETTOKEN) == 1
 
 
-@pytest.mark.parametrize("body", ['{"errcode": 0, "errmsg": "ok"}', '{"errcode": 0, "access_token": ""}',
-                                  '{"errcode": 0, "access_token": 12}',
-                                  json.dumps({"errcode": 0, "access_token": "t" * 513})])
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"errcode": 0, "errmsg": "ok"}',
+        '{"errcode": 0, "access_token": ""}',
+        '{"errcode": 0, "access_token": 12}',
+        json.dumps({"errcode": 0, "access_token": "t" * 513}),
+    ],
+)
 def test_get_token_without_usable_token(client, mock, body):
     mock.add_fault(path=const.PATH_GETTOKEN, body=body, content_type="application/json")
     with pytest.raises(WeComResponseError, match="no usable access token"):
@@ -133,8 +138,10 @@ def test_get_token_without_usable_token(client, mock, body):
 ERRCODE_GROUPS = (
     [(code, WeComRetryableError, "retryable", True) for code in (-1, 45009, 45033)]
     + [(code, WeComTokenError, "token", False) for code in (40014, 42001, 41001)]
-    + [(code, WeComConfigError, "config", False)
-       for code in (40001, 40013, 40056, 40091, 41004, 48002, 60011, 60020, 93000)]
+    + [
+        (code, WeComConfigError, "config", False)
+        for code in (40001, 40013, 40056, 40091, 41004, 48002, 60011, 60020, 93000)
+    ]
     + [(code, WeComPermanentError, "permanent", False) for code in (81013, 82001, 40008, 12345)]
 )
 
@@ -226,8 +233,12 @@ def test_http_502_is_a_retryable_network_error(client, mock):
 
 
 def test_http_500_with_json_is_still_a_network_error(client, mock):
-    mock.add_fault(path=const.PATH_GETTOKEN, status=500, body='{"errcode": 0, "access_token": "x"}',
-                   content_type="application/json")
+    mock.add_fault(
+        path=const.PATH_GETTOKEN,
+        status=500,
+        body='{"errcode": 0, "access_token": "x"}',
+        content_type="application/json",
+    )
     with pytest.raises(WeComNetworkError) as caught:
         get_token(client)
     assert caught.value.status_code == 500
@@ -300,9 +311,20 @@ def test_http_4xx_with_errcode_is_an_api_error(client, mock):
 # ---------------------------------------------------------------------- base URL and options
 @pytest.mark.parametrize(
     "url",
-    ["", None, "   ", "ftp://qyapi.weixin.qq.com", "qyapi.weixin.qq.com", "//qyapi.weixin.qq.com",
-     "https://", "http://:8080", "https://qyapi.weixin.qq.com/?x=1", "https://qyapi.weixin.qq.com/#frag",
-     "file:///etc/passwd", "javascript:alert(1)"],
+    [
+        "",
+        None,
+        "   ",
+        "ftp://qyapi.weixin.qq.com",
+        "qyapi.weixin.qq.com",
+        "//qyapi.weixin.qq.com",
+        "https://",
+        "http://:8080",
+        "https://qyapi.weixin.qq.com/?x=1",
+        "https://qyapi.weixin.qq.com/#frag",
+        "file:///etc/passwd",
+        "javascript:alert(1)",
+    ],
 )
 def test_check_base_url_rejects(url):
     with pytest.raises(ValueError):
@@ -339,9 +361,11 @@ def test_client_defaults_and_timeout_validation():
 
 # ---------------------------------------------------------------------- secrets never leak
 def test_redact():
-    line = ("GET https://qyapi.weixin.qq.com/cgi-bin/gettoken?corpid=ww1&corpsecret=S3CRET-VALUE&x=1 "
-            "POST /cgi-bin/webhook/send?key=ROBOT-KEY-VALUE&type=file "
-            "url: /cgi-bin/message/send?access_token=TOKEN-VALUE (Caused by X)")
+    line = (
+        "GET https://qyapi.weixin.qq.com/cgi-bin/gettoken?corpid=ww1&corpsecret=S3CRET-VALUE&x=1 "
+        "POST /cgi-bin/webhook/send?key=ROBOT-KEY-VALUE&type=file "
+        "url: /cgi-bin/message/send?access_token=TOKEN-VALUE (Caused by X)"
+    )
     masked = redact(line)
     for secret in ("S3CRET-VALUE", "ROBOT-KEY-VALUE", "TOKEN-VALUE"):
         assert secret not in masked
@@ -349,8 +373,7 @@ def test_redact():
     assert "corpid=ww1" in masked and "x=1" in masked and "type=file" in masked
     assert "(Caused by X)" in masked
     assert redact("Access_Token=abc'xyz") == "Access_Token=***'xyz"
-    assert redact("the secret LITERAL-SECRET leaked", secrets=["LITERAL-SECRET", None, ""]) == (
-        "the secret *** leaked")
+    assert redact("the secret LITERAL-SECRET leaked", secrets=["LITERAL-SECRET", None, ""]) == ("the secret *** leaked")
     assert redact("abc", secrets=["abc"]) == "abc", "values shorter than 4 characters are not masked"
     assert redact(None) is None
     assert redact(ValueError("access_token=T0K")) == "access_token=***"
@@ -358,8 +381,11 @@ def test_redact():
 
 def test_errmsg_with_secret_is_masked(client, mock):
     access_token = get_token(client)
-    mock.add_fault(path=const.PATH_AGENT_GET, errcode=40014,
-                   errmsg=f"invalid access_token, url: /cgi-bin/agent/get?access_token={access_token}")
+    mock.add_fault(
+        path=const.PATH_AGENT_GET,
+        errcode=40014,
+        errmsg=f"invalid access_token, url: /cgi-bin/agent/get?access_token={access_token}",
+    )
     with pytest.raises(WeComTokenError) as caught:
         client.get_agent(access_token, DEFAULT_AGENT_ID)
     assert access_token not in str(caught.value)
@@ -398,8 +424,13 @@ def test_no_secret_in_network_errors_or_lib_logs(caplog):
     texts = []
     for error in errors:
         assert "Could not reach WeCom" in str(error)
-        texts += [str(error), repr(error), error.message, *map(str, error.args),
-                  "".join(traceback.format_exception(error))]
+        texts += [
+            str(error),
+            repr(error),
+            error.message,
+            *map(str, error.args),
+            "".join(traceback.format_exception(error)),
+        ]
     lib_records = [r for r in caplog.records if r.name.startswith("wecom_base")]
     texts += [r.getMessage() for r in lib_records]
     _assert_no_secret(texts, [secret, robot_key, access_token])
@@ -527,8 +558,9 @@ def test_send_message(client, mock):
 
 
 def test_send_message_partial_delivery(client, mock):
-    answer = client.send_message(get_token(client), text_message(
-        touser="zhangsan|invalid_bob|unlicensed_tom", toparty="1|999", totag="9993"))
+    answer = client.send_message(
+        get_token(client), text_message(touser="zhangsan|invalid_bob|unlicensed_tom", toparty="1|999", totag="9993")
+    )
     assert answer["msgid"]
     assert answer["invaliduser"] == "invalid_bob"
     assert answer["invalidparty"] == "999"
@@ -623,14 +655,20 @@ def test_robot_upload(client, mock):
     media_id = client.robot_upload(DEFAULT_ROBOT_KEY, "报表.txt", b"robot file")
     [upload] = mock.stats()["uploads"]
     assert (upload["media_id"], upload["type"], upload["filename"], upload["size"]) == (
-        media_id, "file", "报表.txt", 10)
+        media_id,
+        "file",
+        "报表.txt",
+        10,
+    )
     client.robot_send(DEFAULT_ROBOT_KEY, {"msgtype": "file", "file": {"media_id": media_id}})
     assert mock.robot_messages()[-1]["payload"]["file"]["media_id"] == media_id
 
 
 def test_robot_key_required(client, mock):
-    for call in (lambda: client.robot_send("", {"msgtype": "text", "text": {"content": "x"}}),
-                 lambda: client.robot_upload(None, "a.txt", b"abc")):
+    for call in (
+        lambda: client.robot_send("", {"msgtype": "text", "text": {"content": "x"}}),
+        lambda: client.robot_upload(None, "a.txt", b"abc"),
+    ):
         with pytest.raises(WeComConfigError) as caught:
             call()
         assert caught.value.errcode == 93000

@@ -187,12 +187,22 @@ def test_agent_get(api):
 
 
 def test_add_app_with_custom_info(api, mock):
-    mock.add_app(DEFAULT_CORP_ID, "mock-secret-1000003", 1000003, name="Second App", close=1,
-                 home_url="https://other.example.com")
+    mock.add_app(
+        DEFAULT_CORP_ID,
+        "mock-secret-1000003",
+        1000003,
+        name="Second App",
+        close=1,
+        home_url="https://other.example.com",
+    )
     token = api.token(DEFAULT_CORP_ID, "mock-secret-1000003")
     answer = api.get(AGENT_GET, access_token=token, agentid=1000003).json()
     assert (answer["agentid"], answer["name"], answer["close"], answer["home_url"]) == (
-        1000003, "Second App", 1, "https://other.example.com")
+        1000003,
+        "Second App",
+        1,
+        "https://other.example.com",
+    )
     assert answer["redirect_domain"] == "odoo.example.com", "defaults fill what is not given"
     # the default app is still there
     assert api.get(AGENT_GET, access_token=api.token(), agentid=DEFAULT_AGENT_ID).json()["name"] == "Mock App"
@@ -338,7 +348,12 @@ def test_duplicate_check(api, mock):
     assert api.send(token, reordered)["errcode"] == 0
     records = mock.messages()
     assert [(r["delivered"], r["duplicate"]) for r in records] == [
-        (True, False), (False, True), (True, False), (True, False), (False, True)]
+        (True, False),
+        (False, True),
+        (True, False),
+        (True, False),
+        (False, True),
+    ]
     msgids = [r["msgid"] for r in records]
     assert len(set(msgids)) == len(msgids), "a duplicate still gets its own msgid"
     assert msgids[1] == second["msgid"]
@@ -376,7 +391,7 @@ def test_recall(api, mock):
 
 
 def test_recall_after_24_hours(api, mock):
-    mock.set_config(token_expires_in=10 ** 6)
+    mock.set_config(token_expires_in=10**6)
     token = api.token()
     old = api.send(token, text("old"))["msgid"]
     mock.travel(23 * 3600)
@@ -390,8 +405,12 @@ def test_recall_after_24_hours(api, mock):
 @pytest.mark.parametrize("media_type", ["image", "voice", "video", "file"])
 def test_media_upload(api, mock, media_type):
     content = bytes(range(256)) * 40 + b"\r\n--boundary-ish\r\n\r\n"
-    response = api.post(UPLOAD, files={"media": ("报告 1.bin", content, "application/octet-stream")},
-                        access_token=api.token(), type=media_type)
+    response = api.post(
+        UPLOAD,
+        files={"media": ("报告 1.bin", content, "application/octet-stream")},
+        access_token=api.token(),
+        type=media_type,
+    )
     answer = response.json()
     assert answer["errcode"] == 0 and answer["type"] == media_type and answer["media_id"]
     assert answer["created_at"].isdigit() and abs(int(answer["created_at"]) - time.time()) < 5
@@ -415,8 +434,9 @@ def test_media_upload_errors(api, mock):
 
 
 def test_robot_upload(api, mock):
-    answer = api.post(ROBOT_UPLOAD, files={"media": ("r.txt", b"robot file", "text/plain")}, key=DEFAULT_ROBOT_KEY,
-                      type="file").json()
+    answer = api.post(
+        ROBOT_UPLOAD, files={"media": ("r.txt", b"robot file", "text/plain")}, key=DEFAULT_ROBOT_KEY, type="file"
+    ).json()
     assert answer["errcode"] == 0 and answer["type"] == "file" and answer["media_id"]
     [upload] = mock.stats()["uploads"]
     assert (upload["type"], upload["filename"], upload["size"]) == ("file", "r.txt", 10)
@@ -426,8 +446,10 @@ def test_robot_upload(api, mock):
 
 
 def test_parse_multipart_rfc2231_filename():
-    body = (b"--XyZ\r\nContent-Disposition: form-data; name=\"media\"; filename*=utf-8''%E4%BD%A0.txt\r\n"
-            b"Content-Type: text/plain\r\n\r\nline1\r\nline2\r\n--XyZ--\r\n")
+    body = (
+        b"--XyZ\r\nContent-Disposition: form-data; name=\"media\"; filename*=utf-8''%E4%BD%A0.txt\r\n"
+        b"Content-Type: text/plain\r\n\r\nline1\r\nline2\r\n--XyZ--\r\n"
+    )
     fields = parse_multipart('multipart/form-data; boundary="XyZ"', body)
     assert fields["media"] == {"filename": "你.txt", "content_type": "text/plain", "data": b"line1\r\nline2"}
     assert parse_multipart("application/json", body) is None
@@ -642,8 +664,15 @@ def test_reset_restores_defaults(api, mock):
 
     mock.reset()
     stats = mock.stats()
-    assert stats == {"counts": {}, "tokens_issued": 0, "messages": [], "robot_messages": [], "uploads": [],
-                     "recalls": [], "faults": []}
+    assert stats == {
+        "counts": {},
+        "tokens_issued": 0,
+        "messages": [],
+        "robot_messages": [],
+        "uploads": [],
+        "recalls": [],
+        "faults": [],
+    }
     assert api.gettoken("wwother", "other-secret")["errcode"] == 40013, "added apps are gone"
     assert api.robot({"msgtype": "text", "text": {"content": "x"}}, key="extra-robot-key")["errcode"] == 93000
     answer = api.gettoken()
@@ -713,8 +742,9 @@ def test_concurrent_requests(mock):
             session = requests.Session()
             session.trust_env = False
             for _ in range(5):
-                answer = session.get(mock.url + GETTOKEN, params={"corpid": DEFAULT_CORP_ID,
-                                                                  "corpsecret": DEFAULT_SECRET}, timeout=5).json()
+                answer = session.get(
+                    mock.url + GETTOKEN, params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET}, timeout=5
+                ).json()
                 tokens.append(answer["access_token"])
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
@@ -739,8 +769,7 @@ def test_mask():
 
 def test_quiet_by_default_and_verbose_masks_secrets(capfd):
     with MockWeCom() as quiet:
-        requests.get(quiet.url + GETTOKEN, params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET},
-                     timeout=5)
+        requests.get(quiet.url + GETTOKEN, params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET}, timeout=5)
         quiet.add_fault(path=GETTOKEN, delay=0.5)
         with pytest.raises(requests.Timeout):  # the mock then writes to a closed connection: still quiet
             requests.get(quiet.url + GETTOKEN, timeout=0.1)
@@ -749,8 +778,9 @@ def test_quiet_by_default_and_verbose_masks_secrets(capfd):
     assert out == "" and err == ""
 
     with MockWeCom(verbose=True) as loud:
-        token = requests.get(loud.url + GETTOKEN, params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET},
-                             timeout=5).json()["access_token"]
+        token = requests.get(
+            loud.url + GETTOKEN, params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET}, timeout=5
+        ).json()["access_token"]
         requests.post(loud.url + SEND, params={"access_token": token}, json=text(), timeout=5)
         requests.post(loud.url + ROBOT_SEND, params={"key": DEFAULT_ROBOT_KEY}, json={"msgtype": "text"}, timeout=5)
     out, err = capfd.readouterr()
@@ -788,7 +818,10 @@ def test_two_mocks_are_independent(mock, web):
 def _start_process(*args, env=None):
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.mock_wecom", *args],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, **(env or {})},
     )
     line = process.stdout.readline()
@@ -805,10 +838,15 @@ def test_command_line(web):
         url = match.group(1)
         control = MockWeComControl(url)
         control.add_fault(path=GETTOKEN, errcode=-1)
-        assert web.get(url + GETTOKEN, params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET},
-                        timeout=5).json()["errcode"] == -1
-        token = web.get(url + GETTOKEN, params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET},
-                         timeout=5).json()["access_token"]
+        assert (
+            web.get(url + GETTOKEN, params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET}, timeout=5).json()[
+                "errcode"
+            ]
+            == -1
+        )
+        token = web.get(
+            url + GETTOKEN, params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET}, timeout=5
+        ).json()["access_token"]
         assert control.count(GETTOKEN) == 2
         control.close()
         process.send_signal(signal.SIGTERM)

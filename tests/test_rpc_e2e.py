@@ -87,8 +87,9 @@ class E2E:
             "message_ids": self.admin("wecom.message", "search", [[]]),
             "wecom_requests": sum(stats["counts"].values()),
             "wecom_messages": len(stats["messages"]) + len(stats["robot_messages"]),
-            "application": self.admin("wecom.application", "read", [[self.app_id]],
-                                      {"fields": ["write_date", "app_name", "secret"]}),
+            "application": self.admin(
+                "wecom.application", "read", [[self.app_id]], {"fields": ["write_date", "app_name", "secret"]}
+            ),
         }
 
 
@@ -187,8 +188,13 @@ def readme_blocks(marker):
 def test_readme_example_sends_a_message(e2e, monkeypatch, capsys, name):
     code = readme_blocks("rpc-example")[name]
     wecom = e2e.users["wecom"]
-    for variable, value in (("ODOO_URL", e2e.url), ("ODOO_DB", e2e.db), ("ODOO_LOGIN", wecom["login"]),
-                            ("ODOO_API_KEY", wecom["key"]), ("WECOM_APP_ID", str(e2e.app_id))):
+    for variable, value in (
+        ("ODOO_URL", e2e.url),
+        ("ODOO_DB", e2e.db),
+        ("ODOO_LOGIN", wecom["login"]),
+        ("ODOO_API_KEY", wecom["key"]),
+        ("WECOM_APP_ID", str(e2e.app_id)),
+    ):
         monkeypatch.setenv(variable, value)
     sent_before = len(e2e.mock.messages())
     namespace = {"__name__": f"readme_{name}"}
@@ -225,8 +231,14 @@ def test_wrong_api_key(e2e, protocol, unchanged):
 
 def test_plain_user_can_neither_send_nor_read(e2e, protocol, unchanged):
     with pytest.raises(RpcError) as caught:
-        e2e.call("plain", "wecom.message", "wecom_send", [e2e.app_id], {"userids": ["zhangsan"], "content": "x"},
-                 protocol=protocol)
+        e2e.call(
+            "plain",
+            "wecom.message",
+            "wecom_send",
+            [e2e.app_id],
+            {"userids": ["zhangsan"], "content": "x"},
+            protocol=protocol,
+        )
     assert_clean_error(caught.value, "Only WeCom users can send WeCom messages.")
     for model in ("wecom.message", "wecom.application", "wecom.robot"):
         with pytest.raises(RpcError) as caught:
@@ -249,8 +261,11 @@ SECRET_CALLS = [
 ]
 
 
-@pytest.mark.parametrize("model, method, args, kwargs, expected", SECRET_CALLS,
-                         ids=[f"{call[0]}.{call[1]}-{call[4].split()[0]}" for call in SECRET_CALLS])
+@pytest.mark.parametrize(
+    "model, method, args, kwargs, expected",
+    SECRET_CALLS,
+    ids=[f"{call[0]}.{call[1]}-{call[4].split()[0]}" for call in SECRET_CALLS],
+)
 def test_wecom_user_never_reads_a_secret(e2e, protocol, unchanged, model, method, args, kwargs, expected):
     with pytest.raises(RpcError) as caught:
         e2e.call("wecom", model, method, args(e2e), kwargs, protocol=protocol)
@@ -266,8 +281,12 @@ def test_wecom_user_reads_what_is_not_secret(e2e, protocol):
     assert "agent_id" in fields
     assert not {"secret", "access_token"} & set(fields)
     assert "webhook_key" not in call("wecom.robot", "fields_get", [], {"attributes": ["type"]})
-    apps = call("wecom.application", "search_read", [[]],
-                {"fields": ["name", "app_name", "agent_id", "company_id", "is_active"]})
+    apps = call(
+        "wecom.application",
+        "search_read",
+        [[]],
+        {"fields": ["name", "app_name", "agent_id", "company_id", "is_active"]},
+    )
     assert [(app["id"], app["agent_id"], app["is_active"]) for app in apps] == [(e2e.app_id, DEFAULT_AGENT_ID, True)]
     config = call("wecom.application", "get_wecom_config", [[e2e.app_id]])
     assert (config["corp_id"], config["agent_id"]) == (DEFAULT_CORP_ID, DEFAULT_AGENT_ID)
@@ -286,23 +305,39 @@ def _send_args(e2e, **changes):
 
 
 BAD_ARGUMENTS = {
-    "application as text": (lambda e2e: (["1"], _send_args(e2e)[1]),
-                            ["Argument application: expected a wecom.application id, got str."]),
-    "unknown application": (lambda e2e: ([987654], _send_args(e2e)[1]),
-                            ["Argument application: no WeCom application with id 987654."]),
+    "application as text": (
+        lambda e2e: (["1"], _send_args(e2e)[1]),
+        ["Argument application: expected a wecom.application id, got str."],
+    ),
+    "unknown application": (
+        lambda e2e: ([987654], _send_args(e2e)[1]),
+        ["Argument application: no WeCom application with id 987654."],
+    ),
     "no application": (lambda e2e: ([], _send_args(e2e)[1]), ["Argument application: missing"]),
-    "no recipient": (lambda e2e: _send_args(e2e, userids=None),
-                     ["Recipients: give at least one", "arguments users, userids, parties, tags"]),
-    "content too long": (lambda e2e: _send_args(e2e, content="长" * 1000),
-                         ["Content: at most 2048 bytes in UTF-8, got 3000."]),
-    "unknown msgtype": (lambda e2e: _send_args(e2e, msgtype="sms"),
-                        ["Argument msgtype: 'sms' is not one of text, markdown"]),
-    "1001 recipients": (lambda e2e: _send_args(e2e, userids=[f"user{i}" for i in range(1001)]),
-                        ["Argument userids: at most 1000 users per message, got 1001."]),
-    "misspelt argument": (lambda e2e: ([e2e.app_id], {"userid": ["zhangsan"], "content": "Hello"}),
-                          ["Argument userid: wecom_send has no such argument.", "userids"]),
-    "userids as a number": (lambda e2e: _send_args(e2e, userids=42),
-                            ["Argument userids: expected a list of strings or a |-separated string, got int."]),
+    "no recipient": (
+        lambda e2e: _send_args(e2e, userids=None),
+        ["Recipients: give at least one", "arguments users, userids, parties, tags"],
+    ),
+    "content too long": (
+        lambda e2e: _send_args(e2e, content="长" * 1000),
+        ["Content: at most 2048 bytes in UTF-8, got 3000."],
+    ),
+    "unknown msgtype": (
+        lambda e2e: _send_args(e2e, msgtype="sms"),
+        ["Argument msgtype: 'sms' is not one of text, markdown"],
+    ),
+    "1001 recipients": (
+        lambda e2e: _send_args(e2e, userids=[f"user{i}" for i in range(1001)]),
+        ["Argument userids: at most 1000 users per message, got 1001."],
+    ),
+    "misspelt argument": (
+        lambda e2e: ([e2e.app_id], {"userid": ["zhangsan"], "content": "Hello"}),
+        ["Argument userid: wecom_send has no such argument.", "userids"],
+    ),
+    "userids as a number": (
+        lambda e2e: _send_args(e2e, userids=42),
+        ["Argument userids: expected a list of strings or a |-separated string, got int."],
+    ),
 }
 
 
@@ -334,8 +369,9 @@ def test_cancel_retry_and_robot(e2e, protocol):
     assert call("wecom.message", "action_retry", [[message_id]]) is True
     assert read(message_id) == "outgoing"
 
-    robot_message_id = call("wecom.message", "wecom_send_robot", [e2e.robot_id],
-                            {"msgtype": "markdown", "content": "**Deploy done**"})
+    robot_message_id = call(
+        "wecom.message", "wecom_send_robot", [e2e.robot_id], {"msgtype": "markdown", "content": "**Deploy done**"}
+    )
     robot_before = len(e2e.mock.robot_messages())
     app_before = len(e2e.mock.messages())
     e2e.run_cron()
@@ -343,10 +379,16 @@ def test_cancel_retry_and_robot(e2e, protocol):
     assert [m["payload"]["toparty"] for m in e2e.mock.messages()[app_before:]] == ["2"]
     robot_payloads = [m["payload"] for m in e2e.mock.robot_messages()[robot_before:]]
     assert robot_payloads == [{"msgtype": "markdown", "markdown": {"content": "**Deploy done**"}}]
-    listed = call("wecom.message", "search_read", [[("id", "in", [message_id, robot_message_id])]],
-                  {"fields": ["state", "channel", "msgid", "sent_date", "failure_type"], "order": "id"})
-    assert [(m["channel"], m["state"], bool(m["msgid"]), bool(m["sent_date"]), m["failure_type"]) for m in listed] \
-        == [("application", "sent", True, True, False), ("robot", "sent", False, True, False)]
+    listed = call(
+        "wecom.message",
+        "search_read",
+        [[("id", "in", [message_id, robot_message_id])]],
+        {"fields": ["state", "channel", "msgid", "sent_date", "failure_type"], "order": "id"},
+    )
+    assert [(m["channel"], m["state"], bool(m["msgid"]), bool(m["sent_date"]), m["failure_type"]) for m in listed] == [
+        ("application", "sent", True, True, False),
+        ("robot", "sent", False, True, False),
+    ]
 
 
 # ---------------------------------------------------------------------- the README stays true (no Odoo needed)

@@ -22,12 +22,20 @@ def _raise_stop(signum, frame):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m tests.mock_wecom",
-                                     description="Mock WeCom API server (tests, demos, docker-compose).")
-    parser.add_argument("--host", default=os.environ.get("WECOM_MOCK_HOST") or "127.0.0.1",
-                        help="interface to listen on (default 127.0.0.1; 0.0.0.0 for docker-compose)")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("WECOM_MOCK_PORT") or 8900),
-                        help="TCP port (default 8900; 0 = a free port)")
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.mock_wecom", description="Mock WeCom API server (tests, demos, docker-compose)."
+    )
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("WECOM_MOCK_HOST") or "127.0.0.1",
+        help="interface to listen on (default 127.0.0.1; 0.0.0.0 for docker-compose)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(os.environ.get("WECOM_MOCK_PORT") or 8900),
+        help="TCP port (default 8900; 0 = a free port)",
+    )
     parser.add_argument("--verbose", action="store_true", help="print one line per request (secrets masked)")
     args = parser.parse_args(argv)
 

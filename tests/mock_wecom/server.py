@@ -62,10 +62,21 @@ RECALL_WINDOW = 24 * 3600
 DEFAULT_DUPLICATE_CHECK_INTERVAL = 1800
 MAX_TEXT_BYTES = 2048
 
-APP_MSGTYPES = frozenset({
-    "text", "markdown", "textcard", "news", "mpnews", "image", "voice", "video", "file", "template_card",
-    "miniprogram_notice",
-})
+APP_MSGTYPES = frozenset(
+    {
+        "text",
+        "markdown",
+        "textcard",
+        "news",
+        "mpnews",
+        "image",
+        "voice",
+        "video",
+        "file",
+        "template_card",
+        "miniprogram_notice",
+    }
+)
 ROBOT_MSGTYPES = frozenset({"text", "markdown", "image", "news", "file", "template_card"})
 APP_MEDIA_TYPES = frozenset({"image", "voice", "video", "file"})
 ROBOT_MEDIA_TYPES = frozenset({"file", "voice"})
@@ -77,8 +88,16 @@ ERRCODE_MEDIA_MISSING = 41005
 ERRCODE_BAD_JSON = 47001
 
 FAULT_DEFAULTS = {
-    "path": "*", "errcode": None, "errmsg": None, "status": None, "delay": None, "drop": False, "body": None,
-    "content_type": None, "times": 1, "after": 0,
+    "path": "*",
+    "errcode": None,
+    "errmsg": None,
+    "status": None,
+    "delay": None,
+    "drop": False,
+    "body": None,
+    "content_type": None,
+    "times": 1,
+    "after": 0,
 }
 DUPLICATE_CHECK_OPTIONS = ("enable_duplicate_check", "duplicate_check_interval")
 
@@ -257,15 +276,19 @@ class MockState:
 
     def stats(self):
         with self.lock:
-            return json.loads(json.dumps({
-                "counts": self.counts,
-                "tokens_issued": self.tokens_issued,
-                "messages": self.messages,
-                "robot_messages": self.robot_messages,
-                "uploads": self.uploads,
-                "recalls": self.recalls,
-                "faults": self.faults,
-            }))
+            return json.loads(
+                json.dumps(
+                    {
+                        "counts": self.counts,
+                        "tokens_issued": self.tokens_issued,
+                        "messages": self.messages,
+                        "robot_messages": self.robot_messages,
+                        "uploads": self.uploads,
+                        "recalls": self.recalls,
+                        "faults": self.faults,
+                    }
+                )
+            )
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -435,8 +458,12 @@ class Handler(BaseHTTPRequestHandler):
                 return self._err(40001, "invalid credential")
             token = secrets.token_urlsafe(48)  # 64 url-safe characters
             expires_in = state.config["token_expires_in"]
-            state.tokens[token] = {"app": app, "expires_at": state.now() + expires_in, "expired": False,
-                                   "revoked": False}
+            state.tokens[token] = {
+                "app": app,
+                "expires_at": state.now() + expires_in,
+                "expired": False,
+                "revoked": False,
+            }
             state.tokens_issued += 1
         expires_in = int(expires_in) if float(expires_in).is_integer() else expires_in
         return self._json({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": expires_in})
@@ -456,7 +483,7 @@ class Handler(BaseHTTPRequestHandler):
             return None
         return self._json({"errcode": 0, "errmsg": "ok", "ip_list": list(CALLBACK_IPS)})
 
-    def api_message_send(self, query, body):
+    def api_message_send(self, query, body):  # noqa: C901 - one branch per WeCom rule, kept together
         app = self._token_app(query)
         if app is None:
             return None
@@ -509,12 +536,20 @@ class Handler(BaseHTTPRequestHandler):
                     interval = DEFAULT_DUPLICATE_CHECK_INTERVAL
                 key = _canonical(payload)
                 duplicate = any(
-                    m["delivered"] and m["agentid"] == agentid and now - m["at"] <= interval
+                    m["delivered"]
+                    and m["agentid"] == agentid
+                    and now - m["at"] <= interval
                     and _canonical(m["payload"]) == key
                     for m in state.messages
                 )
-            record = {"payload": payload, "msgid": msgid, "agentid": agentid, "at": now,
-                      "delivered": not duplicate, "duplicate": duplicate}
+            record = {
+                "payload": payload,
+                "msgid": msgid,
+                "agentid": agentid,
+                "at": now,
+                "delivered": not duplicate,
+                "duplicate": duplicate,
+            }
             state.messages.append(record)
             state.messages_by_id[msgid] = record
         answer = {"errcode": 0, "errmsg": "ok", "msgid": msgid}
@@ -557,11 +592,20 @@ class Handler(BaseHTTPRequestHandler):
         media_id = "mock-media-" + secrets.token_hex(16)
         with state.lock:
             created_at = int(state.now())
-            state.uploads.append({"type": media_type, "filename": media["filename"], "size": len(media["data"]),
-                                  "content_type": media["content_type"], "media_id": media_id, "owner": owner,
-                                  "at": state.now()})
-        return self._json({"errcode": 0, "errmsg": "ok", "type": media_type, "media_id": media_id,
-                           "created_at": str(created_at)})
+            state.uploads.append(
+                {
+                    "type": media_type,
+                    "filename": media["filename"],
+                    "size": len(media["data"]),
+                    "content_type": media["content_type"],
+                    "media_id": media_id,
+                    "owner": owner,
+                    "at": state.now(),
+                }
+            )
+        return self._json(
+            {"errcode": 0, "errmsg": "ok", "type": media_type, "media_id": media_id, "created_at": str(created_at)}
+        )
 
     def api_media_upload(self, query, body):
         app = self._token_app(query)
@@ -618,7 +662,7 @@ class Handler(BaseHTTPRequestHandler):
     }
 
     # ------------------------------------------------------------------ control
-    def _control(self, path, body):
+    def _control(self, path, body):  # noqa: C901 - one branch per control command
         try:
             data = json.loads(body.decode("utf-8")) if body.strip() else {}
         except (UnicodeDecodeError, ValueError):
@@ -691,8 +735,9 @@ class MockWeComControl:
     def _call(self, method, path, data=None):
         response = self._http.request(method, self.url + path, json=data, timeout=self.timeout)
         if response.status_code >= 400:
-            raise RuntimeError(f"mock WeCom control {method} {path} failed: HTTP {response.status_code} "
-                               f"{response.text[:500]}")
+            raise RuntimeError(
+                f"mock WeCom control {method} {path} failed: HTTP {response.status_code} {response.text[:500]}"
+            )
         return response.json()
 
     def reset(self):
@@ -701,15 +746,27 @@ class MockWeComControl:
 
     def add_app(self, corp_id, secret, agentid, name=DEFAULT_APP_NAME, **info):
         """Register one more application (``info`` overrides what ``agent/get`` answers)."""
-        self._call("POST", "/_mock/apps", {"corp_id": corp_id, "secret": secret, "agentid": agentid, "name": name,
-                                           **info})
+        self._call(
+            "POST", "/_mock/apps", {"corp_id": corp_id, "secret": secret, "agentid": agentid, "name": name, **info}
+        )
 
     def add_robot(self, key):
         """Register one more group robot webhook key."""
         self._call("POST", "/_mock/robots", {"key": key})
 
-    def add_fault(self, path="*", errcode=None, errmsg=None, status=None, delay=None, drop=False, body=None,
-                  content_type=None, times=1, after=0):
+    def add_fault(
+        self,
+        path="*",
+        errcode=None,
+        errmsg=None,
+        status=None,
+        delay=None,
+        drop=False,
+        body=None,
+        content_type=None,
+        times=1,
+        after=0,
+    ):
         """Inject a fault on matching WeCom API requests.
 
         :param str path: API path (``/cgi-bin/message/send``) or ``*``
@@ -721,10 +778,22 @@ class MockWeComControl:
         :param int times: how many requests it applies to (-1: forever), then it is removed
         :param int after: let this many matching requests through first
         """
-        self._call("POST", "/_mock/faults", {
-            "path": path, "errcode": errcode, "errmsg": errmsg, "status": status, "delay": delay, "drop": drop,
-            "body": body, "content_type": content_type, "times": times, "after": after,
-        })
+        self._call(
+            "POST",
+            "/_mock/faults",
+            {
+                "path": path,
+                "errcode": errcode,
+                "errmsg": errmsg,
+                "status": status,
+                "delay": delay,
+                "drop": drop,
+                "body": body,
+                "content_type": content_type,
+                "times": times,
+                "after": after,
+            },
+        )
 
     def clear_faults(self):
         self._call("DELETE", "/_mock/faults")
@@ -817,8 +886,12 @@ class MockWeCom(MockWeComControl):
         """Serve from a daemon thread; returns self."""
         self.bind()
         if self._thread is None:
-            self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
-                                            name=f"mock-wecom-{self.port}", daemon=True)
+            self._thread = threading.Thread(
+                target=self.server.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name=f"mock-wecom-{self.port}",
+                daemon=True,
+            )
             self._thread.start()
         return self
 

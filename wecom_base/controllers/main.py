@@ -29,7 +29,11 @@ _CRYPTO_STATUS = {"xml": 400, "signature": 403, "timestamp": 403, "decrypt": 403
 class WeComCallbackController(http.Controller):
     @http.route(
         [f"{CALLBACK_ROUTE}/<string:path_token>"],
-        type="http", auth="public", methods=["GET", "POST"], csrf=False, save_session=False,
+        type="http",
+        auth="public",
+        methods=["GET", "POST"],
+        csrf=False,
+        save_session=False,
     )
     def wecom_callback(self, path_token, **_params):
         httprequest = request.httprequest
@@ -93,8 +97,9 @@ class WeComCallbackController(http.Controller):
         """Answer a bare status; log the reason once (never a secret) and count it on the callback."""
         remote = request.httprequest.remote_addr
         if target:
-            _logger.warning("WeCom callback %s: request from %s rejected with %s: %s", target.id, remote, status,
-                            reason)
+            _logger.warning(
+                "WeCom callback %s: request from %s rejected with %s: %s", target.id, remote, status, reason
+            )
             target.record(request.env).sudo()._wecom_count_rejection(f"{status}: {reason}")
         else:
             _logger.warning("WeCom callback: request from %s rejected with %s: %s", remote, status, reason)

@@ -28,8 +28,11 @@ class ResCompany(models.Model):
             vals["wecom_corp_id"] = vals["wecom_corp_id"].strip() or False
         result = super().write(vals)
         if "wecom_corp_id" in vals:
-            applications = self.env["wecom.application"].sudo().with_context(active_test=False).search(
-                [("company_id", "in", self.ids)]
+            applications = (
+                self.env["wecom.application"]
+                .sudo()
+                .with_context(active_test=False)
+                .search([("company_id", "in", self.ids)])
             )
             applications._wecom_forget_token()
         return result

@@ -43,8 +43,10 @@ class ResConfigSettings(models.TransientModel):
                     check_base_url(settings.wecom_api_base_url)
                 except ValueError:
                     raise ValidationError(
-                        _("The WeCom API base URL must be an http(s) URL, such as %(url)s.",
-                          url=const.DEFAULT_API_BASE_URL)
+                        _(
+                            "The WeCom API base URL must be an http(s) URL, such as %(url)s.",
+                            url=const.DEFAULT_API_BASE_URL,
+                        )
                     ) from None
             if settings.wecom_timeout is not False and settings.wecom_timeout <= 0:
                 raise ValidationError(_("The WeCom timeout must be a positive number of seconds."))

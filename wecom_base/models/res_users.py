@@ -42,16 +42,30 @@ class ResUsers(models.Model):
         for user in self.filtered("wecom_userid"):
             if any(char.isspace() or char == "|" for char in user.wecom_userid) or len(user.wecom_userid) > 64:
                 raise ValidationError(
-                    _("The WeCom user id %(userid)r of %(user)s is not valid (no spaces or |, at most 64 "
-                      "characters).", userid=user.wecom_userid, user=user.name)
+                    _(
+                        "The WeCom user id %(userid)r of %(user)s is not valid (no spaces or |, at most 64 "
+                        "characters).",
+                        userid=user.wecom_userid,
+                        user=user.name,
+                    )
                 )
-            twin = self.sudo().with_context(active_test=False).search(
-                [("id", "!=", user.id), ("wecom_userid", "=ilike", user.wecom_userid),
-                 ("company_ids", "in", user.company_ids.ids)],
-                limit=1,
+            twin = (
+                self.sudo()
+                .with_context(active_test=False)
+                .search(
+                    [
+                        ("id", "!=", user.id),
+                        ("wecom_userid", "=ilike", user.wecom_userid),
+                        ("company_ids", "in", user.company_ids.ids),
+                    ],
+                    limit=1,
+                )
             )
             if twin:
                 raise ValidationError(
-                    _("The WeCom user id %(userid)s is already used by %(other)s in the same company.",
-                      userid=user.wecom_userid, other=twin.name)
+                    _(
+                        "The WeCom user id %(userid)s is already used by %(other)s in the same company.",
+                        userid=user.wecom_userid,
+                        other=twin.name,
+                    )
                 )

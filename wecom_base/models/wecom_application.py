@@ -54,8 +54,12 @@ class WeComApplication(models.Model):
     corp_id = fields.Char(string="CorpID", related="company_id.wecom_corp_id")
     type_id = fields.Many2one("wecom.application.type", string="Type", ondelete="restrict", tracking=True)
     category_ids = fields.Many2many("wecom.application.category", string="Categories")
-    agent_id = fields.Integer(string="AgentId", required=True, tracking=True, help="The AgentId shown on the "
-                              "application's page in the WeCom admin console.")
+    agent_id = fields.Integer(
+        string="AgentId",
+        required=True,
+        tracking=True,
+        help="The AgentId shown on the application's page in the WeCom admin console.",
+    )
     secret = fields.Char(
         groups=MANAGER_GROUP,
         copy=False,
@@ -136,8 +140,11 @@ class WeComApplication(models.Model):
         for app in self:
             if app.agent_id <= 0:
                 raise ValidationError(
-                    _("The AgentId of %(app)s must be a positive number, not %(agent)s.", app=app.app_name,
-                      agent=app.agent_id)
+                    _(
+                        "The AgentId of %(app)s must be a positive number, not %(agent)s.",
+                        app=app.app_name,
+                        agent=app.agent_id,
+                    )
                 )
             duplicate = self.search(
                 [("id", "!=", app.id), ("company_id", "=", app.company_id.id), ("agent_id", "=", app.agent_id)],
@@ -158,8 +165,9 @@ class WeComApplication(models.Model):
         for app in self.sudo():
             secret = app.secret or ""
             if not secret.strip():
-                raise ValidationError(_("The secret of %(app)s is empty. Copy it from the WeCom admin console.",
-                                        app=app.app_name))
+                raise ValidationError(
+                    _("The secret of %(app)s is empty. Copy it from the WeCom admin console.", app=app.app_name)
+                )
             if any(char.isspace() for char in secret) or len(secret) > 256:
                 raise ValidationError(
                     _("The secret of %(app)s is not valid: it must be one word without spaces.", app=app.app_name)
@@ -183,13 +191,19 @@ class WeComApplication(models.Model):
         agent_id = vals.get("agent_id")
         company_id = vals.get("company_id") or self.env.company.id
         if isinstance(agent_id, int) and agent_id > 0:
-            duplicate = self.sudo().with_context(active_test=False).search(
-                [("company_id", "=", company_id), ("agent_id", "=", agent_id)], limit=1
+            duplicate = (
+                self.sudo()
+                .with_context(active_test=False)
+                .search([("company_id", "=", company_id), ("agent_id", "=", agent_id)], limit=1)
             )
             if duplicate:
                 raise ValidationError(
-                    _("The AgentId %(agent)s is already used by %(other)s in %(company)s.", agent=agent_id,
-                      other=duplicate.app_name, company=duplicate.company_id.name)
+                    _(
+                        "The AgentId %(agent)s is already used by %(other)s in %(company)s.",
+                        agent=agent_id,
+                        other=duplicate.app_name,
+                        company=duplicate.company_id.name,
+                    )
                 )
 
     def write(self, vals):
@@ -262,8 +276,9 @@ class WeComApplication(models.Model):
             if entry and entry[1] - min_validity > time.time():
                 return entry[0]
         self._wecom_check_can_fetch()
-        token, expires_at = self._wecom_fetch_token_locked(failed_token=failed_token, force=force,
-                                                           min_validity=min_validity)
+        token, expires_at = self._wecom_fetch_token_locked(
+            failed_token=failed_token, force=force, min_validity=min_validity
+        )
         with _token_cache_lock:
             _token_cache[key] = (token, expires_at)
         return token
@@ -429,7 +444,9 @@ class WeComApplication(models.Model):
         except WeComTokenError as exc:
             _logger.info(
                 "WeCom application %s (id %s): token rejected (%s), renewing it and replaying once",
-                self.app_name, self.id, exc.errcode,
+                self.app_name,
+                self.id,
+                exc.errcode,
             )
             token = self._wecom_get_token(failed_token=token)
             return func(client, token)
@@ -498,8 +515,11 @@ class WeComApplication(models.Model):
             app._wecom_clear_error()
             if not self.env.context.get("wecom_quiet_refresh"):
                 app.message_post(
-                    body=_("Refreshed from WeCom: %(name)s, %(state)s.", name=values.get("wecom_name") or app.app_name,
-                           state=_("closed") if app.is_closed else _("open")),
+                    body=_(
+                        "Refreshed from WeCom: %(name)s, %(state)s.",
+                        name=values.get("wecom_name") or app.app_name,
+                        state=_("closed") if app.is_closed else _("open"),
+                    ),
                     subtype_xmlid="mail.mt_note",
                 )
         return True
@@ -515,8 +535,7 @@ class WeComApplication(models.Model):
             self.handle_wecom_error(exc)
         self.with_context(wecom_quiet_refresh=True).refresh_app_info()
         message = _(
-            "Connected to WeCom: a token was issued for %(app)s (AgentId %(agent)s) and WeCom knows it as "
-            "“%(name)s”.",
+            "Connected to WeCom: a token was issued for %(app)s (AgentId %(agent)s) and WeCom knows it as “%(name)s”.",
             app=self.app_name,
             agent=self.agent_id,
             name=self.wecom_name or self.app_name,

@@ -130,7 +130,9 @@ class WeComBase(models.AbstractModel):
         level = "warning" if isinstance(exc, UserError) else "error"
         # plain English on purpose: the failed transaction may not be able to read translations
         message = "{} of {} failed (fields: {}): {}".format(
-            operation, self._name, ", ".join(sorted(field_names)) or "-",
+            operation,
+            self._name,
+            ", ".join(sorted(field_names)) or "-",
             redact(str(exc), self._wecom_known_secrets_safe()),
         )
         self.sudo().log_error(message, level=level, func=operation)
@@ -283,7 +285,9 @@ class WeComBase(models.AbstractModel):
                     guidance=str(guidance),
                     errmsg=error.errmsg,
                 )
-            return _("WeCom refused the request with error %(code)s: %(errmsg)s", code=error.errcode, errmsg=error.errmsg)
+            return _(
+                "WeCom refused the request with error %(code)s: %(errmsg)s", code=error.errcode, errmsg=error.errmsg
+            )
         if isinstance(error, WeComNetworkError):
             return _(
                 "WeCom could not be reached or failed (%(detail)s). Check this server's network access and the "
@@ -370,4 +374,3 @@ class WeComBase(models.AbstractModel):
             yield
         except WeComError as exc:
             self.handle_wecom_error(exc)
-

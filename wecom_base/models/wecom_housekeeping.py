@@ -23,8 +23,9 @@ def retention_cutoff(env):
     try:
         days = int(raw)
     except (TypeError, ValueError):
-        _logger.warning("WeCom housekeeping: %s=%r is not a number of days; keeping everything",
-                        const.PARAM_RETENTION_DAYS, raw)
+        _logger.warning(
+            "WeCom housekeeping: %s=%r is not a number of days; keeping everything", const.PARAM_RETENTION_DAYS, raw
+        )
         return None
     if days <= 0:
         return None
@@ -51,10 +52,17 @@ class WeComMessage(models.Model):
         cutoff = retention_cutoff(self.env)
         if not cutoff:
             return 0
-        count = _unlink_in_batches(self.sudo().with_context(active_test=False), [
-            ("state", "in", ("sent", "partial", "cancel")),
-            "|", ("sent_date", "<", cutoff), "&", ("sent_date", "=", False), ("write_date", "<", cutoff),
-        ])
+        count = _unlink_in_batches(
+            self.sudo().with_context(active_test=False),
+            [
+                ("state", "in", ("sent", "partial", "cancel")),
+                "|",
+                ("sent_date", "<", cutoff),
+                "&",
+                ("sent_date", "=", False),
+                ("write_date", "<", cutoff),
+            ],
+        )
         if count:
             _logger.info("WeCom housekeeping: deleted %s message(s) finished before %s", count, cutoff)
         return count

@@ -37,10 +37,16 @@ class WeComRobot(models.Model):
 
     name = fields.Char(required=True, tracking=True)
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company, index=True)
-    application_id = fields.Many2one("wecom.application", string="Application", check_company=True,
-                                     help="Optional: the application this robot belongs to.")
+    application_id = fields.Many2one(
+        "wecom.application",
+        string="Application",
+        check_company=True,
+        help="Optional: the application this robot belongs to.",
+    )
     webhook_key = fields.Char(
-        string="Webhook Key", groups=MANAGER_GROUP, copy=False,
+        string="Webhook Key",
+        groups=MANAGER_GROUP,
+        copy=False,
         help="Paste the robot's webhook URL or its key; only the key is kept. It is a secret.",
     )
     webhook_key_hint = fields.Char(string="Key", compute="_compute_webhook_key_hint")
@@ -61,8 +67,10 @@ class WeComRobot(models.Model):
                 vals["webhook_key"] = normalize_robot_key(vals["webhook_key"])
             except (ValueError, TypeError):
                 raise ValidationError(
-                    _("Webhook Key: paste the robot's webhook URL (…/cgi-bin/webhook/send?key=…) or its key, from "
-                      "the group chat's robot settings.")
+                    _(
+                        "Webhook Key: paste the robot's webhook URL (…/cgi-bin/webhook/send?key=…) or its key, from "
+                        "the group chat's robot settings."
+                    )
                 ) from None
         return vals
 
@@ -83,19 +91,25 @@ class WeComRobot(models.Model):
     def action_send_test_message(self):
         """Button: send a short text message through the robot, at once."""
         self.ensure_one()
-        message = self.env["wecom.message"].create({
-            "channel": "robot",
-            "robot_id": self.id,
-            "company_id": self.company_id.id,
-            "msgtype": "text",
-            "content": _("Test message from Odoo: the robot %(robot)s works.", robot=self.name),
-        })
+        message = self.env["wecom.message"].create(
+            {
+                "channel": "robot",
+                "robot_id": self.id,
+                "company_id": self.company_id.id,
+                "msgtype": "text",
+                "content": _("Test message from Odoo: the robot %(robot)s works.", robot=self.name),
+            }
+        )
         message.action_send_now()
         if message.state not in ("sent", "partial"):
             raise UserError(message.failure_reason or _("The test message could not be sent."))
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
-            "params": {"title": _("WeCom robot works"), "message": _("The test message was sent."),
-                       "type": "success", "sticky": False},
+            "params": {
+                "title": _("WeCom robot works"),
+                "message": _("The test message was sent."),
+                "type": "success",
+                "sticky": False,
+            },
         }

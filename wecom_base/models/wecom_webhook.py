@@ -59,28 +59,43 @@ class WeComWebhook(models.Model):
 
     name = fields.Char(required=True, default=lambda self: _("Callback"), tracking=True)
     application_id = fields.Many2one(
-        "wecom.application", string="Application", required=True, ondelete="cascade", index=True,
-        check_company=True, tracking=True,
+        "wecom.application",
+        string="Application",
+        required=True,
+        ondelete="cascade",
+        index=True,
+        check_company=True,
+        tracking=True,
     )
     company_id = fields.Many2one(related="application_id.company_id", store=True, index=True)
     callback_token = fields.Char(
-        string="Token", groups=MANAGER_GROUP, copy=False,
-        help="The Token of the application's \"Receive messages\" settings in the WeCom admin console "
-             "(1 to 32 letters or digits). It is a secret.",
+        string="Token",
+        groups=MANAGER_GROUP,
+        copy=False,
+        help='The Token of the application\'s "Receive messages" settings in the WeCom admin console '
+        "(1 to 32 letters or digits). It is a secret.",
     )
     encoding_aes_key = fields.Char(
-        string="EncodingAESKey", groups=MANAGER_GROUP, copy=False,
-        help="The EncodingAESKey of the application's \"Receive messages\" settings (43 characters). "
-             "It is a secret.",
+        string="EncodingAESKey",
+        groups=MANAGER_GROUP,
+        copy=False,
+        help='The EncodingAESKey of the application\'s "Receive messages" settings (43 characters). It is a secret.',
     )
     path_token = fields.Char(
-        string="Path Token", required=True, readonly=True, copy=False, index=True, groups=MANAGER_GROUP,
+        string="Path Token",
+        required=True,
+        readonly=True,
+        copy=False,
+        index=True,
+        groups=MANAGER_GROUP,
         default=lambda self: generate_path_token(),
         help="The random part of the callback URL: nobody can guess the URL of a callback.",
     )
     callback_url = fields.Char(
-        string="Callback URL", compute="_compute_callback_url", groups=MANAGER_GROUP,
-        help="Paste this URL into the application's \"Receive messages\" settings in the WeCom admin console.",
+        string="Callback URL",
+        compute="_compute_callback_url",
+        groups=MANAGER_GROUP,
+        help='Paste this URL into the application\'s "Receive messages" settings in the WeCom admin console.',
     )
     is_configured = fields.Boolean(string="Configured", compute="_compute_is_configured")
     event_ids = fields.One2many("wecom.webhook.event", "webhook_id", string="Events")
@@ -103,21 +118,25 @@ class WeComWebhook(models.Model):
         for webhook in self:
             webhook.callback_url = (
                 f"{webhook.get_base_url().rstrip('/')}{CALLBACK_ROUTE}/{webhook.path_token}"
-                if webhook.path_token else False
+                if webhook.path_token
+                else False
             )
 
     @api.depends("callback_token", "encoding_aes_key", "application_id.company_id.wecom_corp_id")
     def _compute_is_configured(self):
         for webhook in self:
             sudo = webhook.sudo()
-            webhook.is_configured = bool(sudo.callback_token and sudo.encoding_aes_key
-                                         and webhook.application_id.company_id.wecom_corp_id)
+            webhook.is_configured = bool(
+                sudo.callback_token and sudo.encoding_aes_key and webhook.application_id.company_id.wecom_corp_id
+            )
 
     def _compute_event_count(self):
         counts = {webhook.id: (0, 0, False) for webhook in self}
         if self.ids:
-            groups = self.env["wecom.webhook.event"].sudo()._read_group(
-                [("webhook_id", "in", self.ids)], ["webhook_id", "state"], ["__count", "create_date:max"]
+            groups = (
+                self.env["wecom.webhook.event"]
+                .sudo()
+                ._read_group([("webhook_id", "in", self.ids)], ["webhook_id", "state"], ["__count", "create_date:max"])
             )
             for webhook, state, count, last in groups:
                 total, errors, latest = counts[webhook.id]
@@ -157,13 +176,19 @@ class WeComWebhook(models.Model):
             token, key = webhook.callback_token, webhook.encoding_aes_key
             if token and not WeComCallbackCrypto.is_valid_token(token):
                 raise ValidationError(
-                    _("Token of %(name)s: it must be 1 to 32 letters or digits, as set in the application's "
-                      "\"Receive messages\" settings in WeCom.", name=webhook.display_name)
+                    _(
+                        "Token of %(name)s: it must be 1 to 32 letters or digits, as set in the application's "
+                        '"Receive messages" settings in WeCom.',
+                        name=webhook.display_name,
+                    )
                 )
             if key and not WeComCallbackCrypto.is_valid_aes_key(key):
                 raise ValidationError(
-                    _("EncodingAESKey of %(name)s: it must be the 43 characters shown in the application's "
-                      "\"Receive messages\" settings in WeCom.", name=webhook.display_name)
+                    _(
+                        "EncodingAESKey of %(name)s: it must be the 43 characters shown in the application's "
+                        '"Receive messages" settings in WeCom.',
+                        name=webhook.display_name,
+                    )
                 )
 
     @api.depends("name", "application_id.app_name")
@@ -184,24 +209,29 @@ class WeComWebhook(models.Model):
         corp_id = self.application_id.company_id.wecom_corp_id
         if not (sudo.callback_token and sudo.encoding_aes_key and corp_id):
             raise UserError(
-                _("The callback %(name)s needs a Token, an EncodingAESKey and the company's CorpID.",
-                  name=self.display_name)
+                _(
+                    "The callback %(name)s needs a Token, an EncodingAESKey and the company's CorpID.",
+                    name=self.display_name,
+                )
             )
         try:
             return WeComCallbackCrypto(sudo.callback_token, sudo.encoding_aes_key, corp_id)
         except WeComCryptoError as exc:
-            raise UserError(_("The callback %(name)s is misconfigured: %(error)s", name=self.display_name,
-                              error=exc.message)) from None
+            raise UserError(
+                _("The callback %(name)s is misconfigured: %(error)s", name=self.display_name, error=exc.message)
+            ) from None
 
     # ------------------------------------------------------------------ buttons
     def action_generate_credentials(self):
         """Button: fill in a random Token and EncodingAESKey (paste both into the WeCom console)."""
         self.check_access("write")
         for webhook in self:
-            webhook.sudo().write({
-                "callback_token": generate_callback_token(),
-                "encoding_aes_key": generate_encoding_aes_key(),
-            })
+            webhook.sudo().write(
+                {
+                    "callback_token": generate_callback_token(),
+                    "encoding_aes_key": generate_encoding_aes_key(),
+                }
+            )
             webhook.message_post(body=_("New callback Token and EncodingAESKey generated."))
         return True
 
@@ -254,8 +284,12 @@ class WeComWebhook(models.Model):
     def _wecom_target(self):
         """This callback as a :class:`CallbackTarget`."""
         self.ensure_one()
-        return CallbackTarget(self.id, self.application_id.id, self.application_id.company_id.id,
-                              self.application_id.company_id.wecom_corp_id)
+        return CallbackTarget(
+            self.id,
+            self.application_id.id,
+            self.application_id.company_id.id,
+            self.application_id.company_id.wecom_corp_id,
+        )
 
     def _wecom_count_rejection(self, reason):
         """Count a rejected callback request, in a short transaction of its own."""

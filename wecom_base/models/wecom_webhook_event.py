@@ -41,8 +41,9 @@ class WeComWebhookEvent(models.Model):
     _order = "id desc"
     _rec_name = "kind"
 
-    webhook_id = fields.Many2one("wecom.webhook", string="Callback", required=True, ondelete="cascade",
-                                 index=True, readonly=True)
+    webhook_id = fields.Many2one(
+        "wecom.webhook", string="Callback", required=True, ondelete="cascade", index=True, readonly=True
+    )
     application_id = fields.Many2one(related="webhook_id.application_id", store=True, index=True)
     company_id = fields.Many2one(related="webhook_id.company_id", store=True, index=True)
     msg_type = fields.Char(string="Message Type", readonly=True, index=True)
@@ -50,18 +51,23 @@ class WeComWebhookEvent(models.Model):
     change_type = fields.Char(readonly=True)
     kind = fields.Char(compute="_compute_kind")
     agent_id = fields.Integer(string="AgentId", readonly=True)
-    from_user = fields.Char(string="From", readonly=True, index=True,
-                            help="The WeCom UserID of the sender (\"sys\" for system events).")
+    from_user = fields.Char(
+        string="From", readonly=True, index=True, help='The WeCom UserID of the sender ("sys" for system events).'
+    )
     to_user = fields.Char(string="To", readonly=True)
-    wecom_create_time = fields.Datetime(string="Sent On", readonly=True,
-                                        help="The CreateTime WeCom gave the message or event.")
+    wecom_create_time = fields.Datetime(
+        string="Sent On", readonly=True, help="The CreateTime WeCom gave the message or event."
+    )
     msg_id = fields.Char(string="MsgId", readonly=True)
     content = fields.Text(readonly=True, help="The text of a text message.")
     dedupe_key = fields.Char(required=True, readonly=True, copy=False)
     raw_xml = fields.Text(string="Decrypted XML", readonly=True)
     state = fields.Selection(
         [("new", "New"), ("done", "Done"), ("error", "Failed")],
-        default="new", required=True, readonly=True, index=True,
+        default="new",
+        required=True,
+        readonly=True,
+        index=True,
     )
     result = fields.Text(readonly=True, help="What processing did, or why the event was ignored.")
     error_reason = fields.Text(string="Failure Reason", readonly=True)
@@ -69,8 +75,11 @@ class WeComWebhookEvent(models.Model):
     processed_date = fields.Datetime(string="Processed On", readonly=True)
 
     _sql_constraints = [
-        ("dedupe_key_uniq", "unique(dedupe_key)",
-         "This WeCom callback was already received (WeCom retries deliveries)."),
+        (
+            "dedupe_key_uniq",
+            "unique(dedupe_key)",
+            "This WeCom callback was already received (WeCom retries deliveries).",
+        ),
     ]
 
     @api.depends("msg_type", "event", "change_type")
@@ -151,12 +160,14 @@ class WeComWebhookEvent(models.Model):
                 raise ValueError(f"{name} is not a stored column of {self._name}")
             columns.append(name)
             values.append(SQL("%s", value))
-        self.env.cr.execute(SQL(
-            "INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-            SQL.identifier(self._table),
-            SQL(", ").join(SQL.identifier(column) for column in columns),
-            SQL(", ").join(values),
-        ))
+        self.env.cr.execute(
+            SQL(
+                "INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+                SQL.identifier(self._table),
+                SQL(", ").join(SQL.identifier(column) for column in columns),
+                SQL(", ").join(values),
+            )
+        )
         row = self.env.cr.fetchone()
         return row[0] if row else None
 
@@ -198,8 +209,7 @@ class WeComWebhookEvent(models.Model):
                 with self.env.cr.savepoint():
                     reply = event._wecom_passive_reply()
             except Exception:  # noqa: BLE001 - the event is stored: answer WeCom anyway
-                _logger.exception("WeCom callback event %s: the passive reply failed; answering without one",
-                                  event_id)
+                _logger.exception("WeCom callback event %s: the passive reply failed; answering without one", event_id)
         return event_id, reply
 
     @api.model
@@ -244,17 +254,31 @@ class WeComWebhookEvent(models.Model):
             try:
                 with self.env.cr.savepoint():
                     result = event._wecom_dispatch()
-                    event.write({
-                        "state": "done", "result": result, "error_reason": False,
-                        "attempts": event.attempts + 1, "processed_date": fields.Datetime.now(),
-                    })
+                    event.write(
+                        {
+                            "state": "done",
+                            "result": result,
+                            "error_reason": False,
+                            "attempts": event.attempts + 1,
+                            "processed_date": fields.Datetime.now(),
+                        }
+                    )
             except Exception as exc:  # noqa: BLE001 - one event must never stop the others
-                _logger.warning("WeCom callback event %s (%s) failed: %s", event.id, event.kind, exc,
-                                exc_info=not isinstance(exc, UserError))
-                event.write({
-                    "state": "error", "error_reason": str(exc) or type(exc).__name__,
-                    "attempts": event.attempts + 1, "processed_date": fields.Datetime.now(),
-                })
+                _logger.warning(
+                    "WeCom callback event %s (%s) failed: %s",
+                    event.id,
+                    event.kind,
+                    exc,
+                    exc_info=not isinstance(exc, UserError),
+                )
+                event.write(
+                    {
+                        "state": "error",
+                        "error_reason": str(exc) or type(exc).__name__,
+                        "attempts": event.attempts + 1,
+                        "processed_date": fields.Datetime.now(),
+                    }
+                )
         return True
 
     @api.model
@@ -355,8 +379,12 @@ class WeComWebhookEvent(models.Model):
     # ------------------------------------------------------------------ shipped handlers
     def _wecom_handle_message__text(self, data):
         content = data.get("Content") if isinstance(data.get("Content"), str) else ""
-        _logger.info("WeCom text message %s from %s to application %s", self.msg_id or self.id, self.from_user,
-                     self.application_id.app_name)
+        _logger.info(
+            "WeCom text message %s from %s to application %s",
+            self.msg_id or self.id,
+            self.from_user,
+            self.application_id.app_name,
+        )
         return _("Text message from %(user)s: %(content)s", user=self.from_user or "-", content=content)
 
     def _wecom_handle_event__enter_agent(self, data):
@@ -373,16 +401,22 @@ class WeComWebhookEvent(models.Model):
         """Odoo users of this event's company linked to the WeCom ``userid``."""
         if not isinstance(userid, str) or not userid.strip():
             return self.env["res.users"]
-        return self.env["res.users"].sudo().with_context(active_test=False).search(
-            [("wecom_userid", "=ilike", userid.strip()), ("company_ids", "in", self.company_id.ids)]
+        return (
+            self.env["res.users"]
+            .sudo()
+            .with_context(active_test=False)
+            .search([("wecom_userid", "=ilike", userid.strip()), ("company_ids", "in", self.company_id.ids)])
         )
 
     def _wecom_change_contact__create_user(self, data):
         userid = data.get("UserID") or "-"
         users = self._wecom_users_with_userid(data.get("UserID"))
         if users:
-            return _("WeCom member %(userid)s created; already linked to %(users)s.", userid=userid,
-                     users=", ".join(users.mapped("name")))
+            return _(
+                "WeCom member %(userid)s created; already linked to %(users)s.",
+                userid=userid,
+                users=", ".join(users.mapped("name")),
+            )
         return _("WeCom member %(userid)s created; no Odoo user is linked to it.", userid=userid)
 
     def _wecom_change_contact__update_user(self, data):
@@ -391,8 +425,12 @@ class WeComWebhookEvent(models.Model):
         users = self._wecom_users_with_userid(data.get("UserID"))
         if isinstance(new_userid, str) and new_userid.strip() and users:
             users.write({"wecom_userid": new_userid.strip()})
-            return _("WeCom member %(userid)s is now %(new)s: updated %(users)s.", userid=userid,
-                     new=new_userid.strip(), users=", ".join(users.mapped("name")))
+            return _(
+                "WeCom member %(userid)s is now %(new)s: updated %(users)s.",
+                userid=userid,
+                new=new_userid.strip(),
+                users=", ".join(users.mapped("name")),
+            )
         return _("WeCom member %(userid)s updated; nothing to change in Odoo.", userid=userid)
 
     def _wecom_change_contact__delete_user(self, data):
@@ -401,5 +439,8 @@ class WeComWebhookEvent(models.Model):
         if not users:
             return _("WeCom member %(userid)s deleted; no Odoo user was linked to it.", userid=userid)
         users.write({"wecom_userid": False})
-        return _("WeCom member %(userid)s deleted: unlinked from %(users)s.", userid=userid,
-                 users=", ".join(users.mapped("name")))
+        return _(
+            "WeCom member %(userid)s deleted: unlinked from %(users)s.",
+            userid=userid,
+            users=", ".join(users.mapped("name")),
+        )

@@ -136,7 +136,9 @@ class WeComCase(TransactionCase):
             }
         )
         cls.user_plain = new_test_user(cls.env, login="wecom_plain", groups="base.group_user")
-        cls.user_wecom = new_test_user(cls.env, login="wecom_user", groups="base.group_user,wecom_base.group_wecom_user")
+        cls.user_wecom = new_test_user(
+            cls.env, login="wecom_user", groups="base.group_user,wecom_base.group_wecom_user"
+        )
         cls.user_manager = new_test_user(
             cls.env, login="wecom_manager", groups="base.group_user,wecom_base.group_wecom_manager"
         )

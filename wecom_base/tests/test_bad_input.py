@@ -53,22 +53,33 @@ class BadInputCase(HttpCase):
         icp.set_param(PARAM_TIMEOUT, "2")
         cls.company = cls.env.company
         cls.company.wecom_corp_id = MOCK_CORP_ID
-        cls.app = cls.env["wecom.application"].create({
-            "app_name": "Catalogue", "agent_id": MOCK_AGENT_ID, "secret": MOCK_SECRET,
-            "company_id": cls.company.id,
-        })
+        cls.app = cls.env["wecom.application"].create(
+            {
+                "app_name": "Catalogue",
+                "agent_id": MOCK_AGENT_ID,
+                "secret": MOCK_SECRET,
+                "company_id": cls.company.id,
+            }
+        )
         cls.other_company = cls.env["res.company"].create({"name": "Other Co", "wecom_corp_id": "wwother00000000001"})
-        cls.other_app = cls.env["wecom.application"].create({
-            "app_name": "Other", "agent_id": 1000009, "secret": "other-company-secret-77",
-            "company_id": cls.other_company.id,
-        })
+        cls.other_app = cls.env["wecom.application"].create(
+            {
+                "app_name": "Other",
+                "agent_id": 1000009,
+                "secret": "other-company-secret-77",
+                "company_id": cls.other_company.id,
+            }
+        )
         cls.robot = cls.env["wecom.robot"].create({"name": "Ops", "webhook_key": MOCK_ROBOT_KEY})
-        cls.webhook = cls.env["wecom.webhook"].create({
-            "application_id": cls.app.id, "callback_token": CALLBACK_TOKEN, "encoding_aes_key": AES_KEY,
-        })
+        cls.webhook = cls.env["wecom.webhook"].create(
+            {
+                "application_id": cls.app.id,
+                "callback_token": CALLBACK_TOKEN,
+                "encoding_aes_key": AES_KEY,
+            }
+        )
         cls.crypto = WeComCallbackCrypto(CALLBACK_TOKEN, AES_KEY, MOCK_CORP_ID)
-        cls.user = new_test_user(cls.env, login="catalogue_user",
-                                 groups="base.group_user,wecom_base.group_wecom_user")
+        cls.user = new_test_user(cls.env, login="catalogue_user", groups="base.group_user,wecom_base.group_wecom_user")
         cls.user.wecom_userid = "zhangsan"
         cls.Message = cls.env["wecom.message"].with_user(cls.user)
 
@@ -81,8 +92,7 @@ class BadInputCase(HttpCase):
     # ------------------------------------------------------------------ the harness
     def secrets(self):
         token = self.env["wecom.application.token"].sudo().search([]).mapped("token")
-        return [MOCK_SECRET, "other-company-secret-77", MOCK_ROBOT_KEY, CALLBACK_TOKEN, AES_KEY,
-                *filter(None, token)]
+        return [MOCK_SECRET, "other-company-secret-77", MOCK_ROBOT_KEY, CALLBACK_TOKEN, AES_KEY, *filter(None, token)]
 
     def state(self):
         """A fingerprint of every row the bad input must not create or change."""
@@ -129,17 +139,24 @@ class BadInputCase(HttpCase):
 
     def signed(self, encrypted, timestamp=None, nonce="4242"):
         timestamp = str(int(time.time())) if timestamp is None else str(timestamp)
-        return {"msg_signature": self.crypto.signature(timestamp, nonce, encrypted), "timestamp": timestamp,
-                "nonce": nonce}
+        return {
+            "msg_signature": self.crypto.signature(timestamp, nonce, encrypted),
+            "timestamp": timestamp,
+            "nonce": nonce,
+        }
 
     def envelope(self, encrypted):
-        return (f"<xml><ToUserName><![CDATA[{MOCK_CORP_ID}]]></ToUserName><AgentID>{MOCK_AGENT_ID}</AgentID>"
-                f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>").encode()
+        return (
+            f"<xml><ToUserName><![CDATA[{MOCK_CORP_ID}]]></ToUserName><AgentID>{MOCK_AGENT_ID}</AgentID>"
+            f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+        ).encode()
 
     def message_xml(self, msg_id="1"):
-        return (f"<xml><ToUserName>{MOCK_CORP_ID}</ToUserName><FromUserName>zhangsan</FromUserName>"
-                f"<CreateTime>{int(time.time())}</CreateTime><MsgType>text</MsgType><Content>hi</Content>"
-                f"<MsgId>{msg_id}</MsgId><AgentID>{MOCK_AGENT_ID}</AgentID></xml>")
+        return (
+            f"<xml><ToUserName>{MOCK_CORP_ID}</ToUserName><FromUserName>zhangsan</FromUserName>"
+            f"<CreateTime>{int(time.time())}</CreateTime><MsgType>text</MsgType><Content>hi</Content>"
+            f"<MsgId>{msg_id}</MsgId><AgentID>{MOCK_AGENT_ID}</AgentID></xml>"
+        )
 
     def assertCallbackRefused(self, status, body, params, path_token=None):
         with self.refused():
@@ -167,8 +184,7 @@ class BadInputCase(HttpCase):
         first = self.url_open(self.url(params), data=self.envelope(encrypted), headers={"Content-Type": "text/xml"})
         self.assertEqual(first.status_code, 200)
         with self.refused():  # the replay is answered 200 (WeCom must stop retrying) and stores nothing
-            again = self.url_open(self.url(params), data=self.envelope(encrypted),
-                                  headers={"Content-Type": "text/xml"})
+            again = self.url_open(self.url(params), data=self.envelope(encrypted), headers={"Content-Type": "text/xml"})
         self.assertEqual((again.status_code, again.content), (200, b""))
 
     def test_callback_wrong_receive_id(self):
@@ -187,15 +203,15 @@ class BadInputCase(HttpCase):
         self.assertCallbackRefused(403, self.envelope(encrypted), self.signed(encrypted))
 
     def test_callback_xxe_entity(self):
-        xml = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-               "<xml><MsgType>text</MsgType><Content>&x;</Content><MsgId>5</MsgId></xml>")
+        xml = (
+            '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            "<xml><MsgType>text</MsgType><Content>&x;</Content><MsgId>5</MsgId></xml>"
+        )
         encrypted = self.crypto.encrypt(xml)
         self.assertCallbackRefused(400, self.envelope(encrypted), self.signed(encrypted))
 
     def test_callback_billion_laughs(self):
-        entities = '<!ENTITY l0 "ha">' + "".join(
-            f'<!ENTITY l{i} "{("&l%d;" % (i - 1)) * 10}">' for i in range(1, 10)
-        )
+        entities = '<!ENTITY l0 "ha">' + "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
         body = (f'<?xml version="1.0"?><!DOCTYPE xml [{entities}]><xml><Encrypt>&l9;</Encrypt></xml>').encode()
         self.assertCallbackRefused(400, body, self.signed("&l9;"))
 
@@ -211,50 +227,78 @@ class BadInputCase(HttpCase):
 
     def test_callback_unknown_path(self):
         encrypted = self.crypto.encrypt(self.message_xml())
-        self.assertCallbackRefused(404, self.envelope(encrypted), self.signed(encrypted),
-                                   path_token="A" * 32)
+        self.assertCallbackRefused(404, self.envelope(encrypted), self.signed(encrypted), path_token="A" * 32)
 
     # ------------------------------------------------------------------ send API (what RPC clients call)
     def test_send_wrong_application_type(self):
-        self.assertClearError(ValidationError, "application", self.Message.wecom_send, "Catalogue",
-                              userids=["zhangsan"], content="hi")
+        self.assertClearError(
+            ValidationError, "application", self.Message.wecom_send, "Catalogue", userids=["zhangsan"], content="hi"
+        )
 
     def test_send_unknown_application(self):
-        self.assertClearError(ValidationError, "application", self.Message.wecom_send, 987654,
-                              userids=["zhangsan"], content="hi")
+        self.assertClearError(
+            ValidationError, "application", self.Message.wecom_send, 987654, userids=["zhangsan"], content="hi"
+        )
 
     def test_send_other_company_application(self):
-        self.assertClearError(ValidationError, "application", self.Message.wecom_send, self.other_app.id,
-                              userids=["zhangsan"], content="hi")
+        self.assertClearError(
+            ValidationError,
+            "application",
+            self.Message.wecom_send,
+            self.other_app.id,
+            userids=["zhangsan"],
+            content="hi",
+        )
 
     def test_send_over_long_content(self):
-        self.assertClearError(ValidationError, "2048", self.Message.wecom_send, self.app.id,
-                              userids=["zhangsan"], content="长" * 700)
+        self.assertClearError(
+            ValidationError, "2048", self.Message.wecom_send, self.app.id, userids=["zhangsan"], content="长" * 700
+        )
 
     def test_send_1001_recipients(self):
-        self.assertClearError(ValidationError, "1000", self.Message.wecom_send, self.app.id,
-                              userids=[f"user{i}" for i in range(1001)], content="hi")
+        self.assertClearError(
+            ValidationError,
+            "1000",
+            self.Message.wecom_send,
+            self.app.id,
+            userids=[f"user{i}" for i in range(1001)],
+            content="hi",
+        )
 
     def test_send_no_recipient(self):
-        self.assertClearError(ValidationError, "(?i)recipient", self.Message.wecom_send, self.app.id,
-                              content="hi")
+        self.assertClearError(ValidationError, "(?i)recipient", self.Message.wecom_send, self.app.id, content="hi")
 
     def test_send_unknown_msgtype(self):
-        self.assertClearError(ValidationError, "msgtype", self.Message.wecom_send, self.app.id,
-                              msgtype="hologram", userids=["zhangsan"], content="hi")
+        self.assertClearError(
+            ValidationError,
+            "msgtype",
+            self.Message.wecom_send,
+            self.app.id,
+            msgtype="hologram",
+            userids=["zhangsan"],
+            content="hi",
+        )
 
     def test_send_unknown_argument(self):
-        self.assertClearError(ValidationError, "touser", self.Message.wecom_send, self.app.id,
-                              touser="zhangsan", content="hi")
+        self.assertClearError(
+            ValidationError, "touser", self.Message.wecom_send, self.app.id, touser="zhangsan", content="hi"
+        )
 
     def test_send_wrong_recipient_type(self):
-        self.assertClearError(ValidationError, "userids", self.Message.wecom_send, self.app.id,
-                              userids={"a": 1}, content="hi")
+        self.assertClearError(
+            ValidationError, "userids", self.Message.wecom_send, self.app.id, userids={"a": 1}, content="hi"
+        )
 
     def test_send_by_outsider(self):
         outsider = new_test_user(self.env, login="catalogue_outsider", groups="base.group_user")
-        self.assertClearError(AccessError, ".", self.env["wecom.message"].with_user(outsider).wecom_send,
-                              self.app.id, userids=["zhangsan"], content="hi")
+        self.assertClearError(
+            AccessError,
+            ".",
+            self.env["wecom.message"].with_user(outsider).wecom_send,
+            self.app.id,
+            userids=["zhangsan"],
+            content="hi",
+        )
 
     def test_script_in_content_is_inert(self):
         """Content is plain text: stored as given, sent as given, and escaped wherever the UI shows it."""
@@ -267,10 +311,15 @@ class BadInputCase(HttpCase):
 
     # ------------------------------------------------------------------ configuration
     def new_app(self, **vals):
-        return self.env["wecom.application"].create({
-            "app_name": "Bad", "agent_id": 1000100, "secret": "a-good-secret", "company_id": self.company.id,
-            **vals,
-        })
+        return self.env["wecom.application"].create(
+            {
+                "app_name": "Bad",
+                "agent_id": 1000100,
+                "secret": "a-good-secret",
+                "company_id": self.company.id,
+                **vals,
+            }
+        )
 
     def test_config_empty_secret(self):
         self.assertClearError(ValidationError, "(?i)secret", self.new_app, secret="   ")
@@ -289,17 +338,27 @@ class BadInputCase(HttpCase):
         self.assertClearError(UserError, "http", self.app.action_test_connection)
 
     def test_config_base_url_answers_html(self):
-        self.mock.add_fault(path="*", body="<html><body>Welcome to nginx!</body></html>", content_type="text/html",
-                            times=-1)
+        self.mock.add_fault(
+            path="*", body="<html><body>Welcome to nginx!</body></html>", content_type="text/html", times=-1
+        )
         self.assertClearError(UserError, "(?i)base URL|not a WeCom", self.app.action_test_connection)
 
     def test_config_robot_key_garbage(self):
-        self.assertClearError(ValidationError, "Webhook Key", self.env["wecom.robot"].create,
-                              {"name": "Bad", "webhook_key": "https://example.com/no-key-here"})
+        self.assertClearError(
+            ValidationError,
+            "Webhook Key",
+            self.env["wecom.robot"].create,
+            {"name": "Bad", "webhook_key": "https://example.com/no-key-here"},
+        )
 
     def test_config_callback_credentials(self):
         create = self.env["wecom.webhook"].create
-        self.assertClearError(ValidationError, "Token", create,
-                              {"application_id": self.app.id, "callback_token": "bad token"})
-        self.assertClearError(ValidationError, "EncodingAESKey", create,
-                              {"application_id": self.app.id, "encoding_aes_key": "x" * 43 + "="})
+        self.assertClearError(
+            ValidationError, "Token", create, {"application_id": self.app.id, "callback_token": "bad token"}
+        )
+        self.assertClearError(
+            ValidationError,
+            "EncodingAESKey",
+            create,
+            {"application_id": self.app.id, "encoding_aes_key": "x" * 43 + "="},
+        )

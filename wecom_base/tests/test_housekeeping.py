@@ -8,7 +8,6 @@ from odoo.modules.neutralize import get_neutralization_queries
 from odoo.tests import tagged
 
 from odoo.addons.wecom_base.const import PARAM_RETENTION_DAYS
-
 from odoo.addons.wecom_base.models.wecom_application import clear_token_cache
 
 from .common import MOCK_ROBOT_KEY, WeComCase
@@ -28,10 +27,15 @@ class TestHousekeeping(WeComCase):
 
     def event(self, state, age_days, key):
         webhook = self.env["wecom.webhook"].create({"application_id": self.app.id})
-        event = self.env["wecom.webhook.event"].create({
-            "webhook_id": webhook.id, "dedupe_key": key, "state": state, "msg_type": "text",
-            "processed_date": fields.Datetime.now() - timedelta(days=age_days),
-        })
+        event = self.env["wecom.webhook.event"].create(
+            {
+                "webhook_id": webhook.id,
+                "dedupe_key": key,
+                "state": state,
+                "msg_type": "text",
+                "processed_date": fields.Datetime.now() - timedelta(days=age_days),
+            }
+        )
         return event
 
     def test_autovacuum_deletes_only_old_finished_records(self):

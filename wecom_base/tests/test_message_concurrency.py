@@ -30,18 +30,19 @@ class TestMessageConcurrency(TransactionCase):
             self._saved_corp_id = company.wecom_corp_id
             company.wecom_corp_id = MOCK_CORP_ID
             app = env["wecom.application"].create(
-                {"app_name": "Concurrent outbox", "agent_id": 1000002, "secret": MOCK_SECRET,
-                 "company_id": company.id}
+                {"app_name": "Concurrent outbox", "agent_id": 1000002, "secret": MOCK_SECRET, "company_id": company.id}
             )
             # pending messages of other tests or of a user database must not be sent by this test
             cr.execute("SELECT id FROM wecom_message WHERE state = 'outgoing'")
             self._others = [row[0] for row in cr.fetchall()]
             if self._others:
                 cr.execute("UPDATE wecom_message SET state = 'draft' WHERE id IN %s", [tuple(self._others)])
-            messages = env["wecom.message"].create([
-                {"application_id": app.id, "to_userids": "zhangsan", "content": f"c{i}", "state": "outgoing"}
-                for i in range(MESSAGES)
-            ])
+            messages = env["wecom.message"].create(
+                [
+                    {"application_id": app.id, "to_userids": "zhangsan", "content": f"c{i}", "state": "outgoing"}
+                    for i in range(MESSAGES)
+                ]
+            )
             self.app_id, self.message_ids = app.id, messages.ids
         self.addCleanup(self._drop_committed)
 
@@ -68,6 +69,7 @@ class TestMessageConcurrency(TransactionCase):
         self.assertEqual(sum(processed), MESSAGES)
         self.assertTrue(all(processed), "both drains took part")
         with self.registry.cursor() as cr:
-            cr.execute("SELECT state, COUNT(*) FROM wecom_message WHERE id IN %s GROUP BY state",
-                       [tuple(self.message_ids)])
+            cr.execute(
+                "SELECT state, COUNT(*) FROM wecom_message WHERE id IN %s GROUP BY state", [tuple(self.message_ids)]
+            )
             self.assertEqual(dict(cr.fetchall()), {"sent": MESSAGES})

@@ -36,28 +36,36 @@ class TestRpcArguments(WeComCase):
         message_id = self.rpc_send([self.app.id], {"userids": ["zhangsan"], "content": "Hello"})
         self.assertIsInstance(message_id, int)
         message = self.env["wecom.message"].browse(message_id)
-        self.assertEqual((message.state, message.to_userids, message.create_uid), ("outgoing", "zhangsan",
-                                                                                   self.user_wecom))
+        self.assertEqual(
+            (message.state, message.to_userids, message.create_uid), ("outgoing", "zhangsan", self.user_wecom)
+        )
 
     def test_unknown_keyword_is_named(self):
-        text = self.assertRefused([self.app.id], {"userid": ["zhangsan"], "content": "x"},
-                                  "Argument userid: wecom_send has no such argument")
+        text = self.assertRefused(
+            [self.app.id], {"userid": ["zhangsan"], "content": "x"}, "Argument userid: wecom_send has no such argument"
+        )
         self.assertIn("userids", text, "the message lists the arguments wecom_send takes")
-        self.assertRefused([self.app.id], {"userids": ["zhangsan"], "content": "x", "zz": 1, "body": "y"},
-                           "Argument body, zz:")
+        self.assertRefused(
+            [self.app.id], {"userids": ["zhangsan"], "content": "x", "zz": 1, "body": "y"}, "Argument body, zz:"
+        )
 
     def test_missing_application(self):
         for args, kwargs in (([], {}), ([False], {}), ([], {"application": None})):
             with self.subTest(args=args, kwargs=kwargs):
-                self.assertRefused(args, {"userids": ["zhangsan"], "content": "x", **kwargs},
-                                   "Argument application: missing")
+                self.assertRefused(
+                    args, {"userids": ["zhangsan"], "content": "x", **kwargs}, "Argument application: missing"
+                )
 
     def test_no_recipient_names_the_arguments(self):
         for recipients in ({}, {"userids": []}, {"userids": " | "}, {"parties": [], "tags": ""}):
             with self.subTest(recipients=recipients):
-                self.assertRefused([self.app.id], {"content": "x", **recipients},
-                                   "Recipients: give at least one", "arguments users, userids, parties, tags",
-                                   "to_all=True")
+                self.assertRefused(
+                    [self.app.id],
+                    {"content": "x", **recipients},
+                    "Recipients: give at least one",
+                    "arguments users, userids, parties, tags",
+                    "to_all=True",
+                )
 
     def test_at_all_is_not_a_recipient_list(self):
         self.assertRefused([self.app.id], {"userids": "@all", "content": "x"}, "Argument userids:", "to_all=True")
@@ -65,26 +73,39 @@ class TestRpcArguments(WeComCase):
         self.assertEqual(message._wecom_recipients()["touser"], ["@all"])
 
     def test_recipient_limits_name_the_argument(self):
-        self.assertRefused([self.app.id], {"userids": [f"u{i}" for i in range(1001)], "content": "x"},
-                           "Argument userids: at most 1000 users per message, got 1001")
-        self.assertRefused([self.app.id], {"parties": list(range(1, 102)), "content": "x"},
-                           "Argument parties: at most 100 departments per message, got 101")
-        self.assertRefused([self.app.id], {"tags": [str(i) for i in range(1, 102)], "content": "x"},
-                           "Argument tags: at most 100 tags per message, got 101")
+        self.assertRefused(
+            [self.app.id],
+            {"userids": [f"u{i}" for i in range(1001)], "content": "x"},
+            "Argument userids: at most 1000 users per message, got 1001",
+        )
+        self.assertRefused(
+            [self.app.id],
+            {"parties": list(range(1, 102)), "content": "x"},
+            "Argument parties: at most 100 departments per message, got 101",
+        )
+        self.assertRefused(
+            [self.app.id],
+            {"tags": [str(i) for i in range(1, 102)], "content": "x"},
+            "Argument tags: at most 100 tags per message, got 101",
+        )
         # the limits themselves are allowed
-        message_id = self.rpc_send([self.app.id], {"userids": [f"u{i}" for i in range(1000)],
-                                                   "parties": list(range(1, 101)), "content": "x"})
+        message_id = self.rpc_send(
+            [self.app.id], {"userids": [f"u{i}" for i in range(1000)], "parties": list(range(1, 101)), "content": "x"}
+        )
         self.assertEqual(len(self.env["wecom.message"].browse(message_id)._wecom_recipients()["touser"]), 1000)
 
     def test_users_and_userids_count_together(self):
         self.user_manager.wecom_userid = "manager"
-        self.assertRefused([self.app.id], {"users": [self.user_manager.id],
-                                           "userids": [f"u{i}" for i in range(1000)], "content": "x"},
-                           "Arguments users and userids: at most 1000 users per message together, got 1001")
+        self.assertRefused(
+            [self.app.id],
+            {"users": [self.user_manager.id], "userids": [f"u{i}" for i in range(1000)], "content": "x"},
+            "Arguments users and userids: at most 1000 users per message together, got 1001",
+        )
         # the same person given twice counts once
-        message_id = self.rpc_send([self.app.id], {"users": [self.user_manager.id],
-                                                   "userids": ["manager"] + [f"u{i}" for i in range(999)],
-                                                   "content": "x"})
+        message_id = self.rpc_send(
+            [self.app.id],
+            {"users": [self.user_manager.id], "userids": ["manager"] + [f"u{i}" for i in range(999)], "content": "x"},
+        )
         self.assertTrue(message_id)
 
     def test_refused_calls_send_nothing(self):

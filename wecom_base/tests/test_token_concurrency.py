@@ -34,7 +34,12 @@ class TestTokenConcurrency(TransactionCase):
             self._saved_corp_id = company.wecom_corp_id
             company.wecom_corp_id = MOCK_CORP_ID
             app = env["wecom.application"].create(
-                {"app_name": "Concurrent", "agent_id": random.randint(2_000_000, 9_000_000), "secret": MOCK_SECRET, "company_id": company.id}
+                {
+                    "app_name": "Concurrent",
+                    "agent_id": random.randint(2_000_000, 9_000_000),
+                    "secret": MOCK_SECRET,
+                    "company_id": company.id,
+                }
             )
             self.app_id = app.id
         self.addCleanup(self._drop_committed)

@@ -77,8 +77,9 @@ class WeComTourCase(HttpCase):
 
     def test_admin_creates_application_and_sends_message(self):
         """An admin creates an application, tests its connection, then sends a text message to a user."""
-        self.start_tour("/odoo/action-wecom_base.wecom_application_action", "wecom_base_tour_application",
-                        login="admin")
+        self.start_tour(
+            "/odoo/action-wecom_base.wecom_application_action", "wecom_base_tour_application", login="admin"
+        )
         self.env.invalidate_all()
         app = self.env["wecom.application"].search([("app_name", "=", TOUR_APP_NAME)])
         self.assertEqual(len(app), 1, "the tour created one application")
@@ -88,8 +89,9 @@ class WeComTourCase(HttpCase):
         self.assertEqual(self.mock.count("/cgi-bin/gettoken"), 1)
         self.assertEqual(self.mock.count("/cgi-bin/agent/get"), 1)
 
-        self.start_tour(f"/odoo/action-base.action_res_users/{self.recipient.id}", "wecom_base_tour_send_message",
-                        login="admin")
+        self.start_tour(
+            f"/odoo/action-base.action_res_users/{self.recipient.id}", "wecom_base_tour_send_message", login="admin"
+        )
         self.env.invalidate_all()
         message = self.env["wecom.message"].search([("application_id", "=", app.id)])
         self.assertEqual(len(message), 1, "the composer created one message")
@@ -107,12 +109,17 @@ class WeComTourCase(HttpCase):
 
     def test_wecom_user_sees_no_secret(self):
         """A WeCom user (not a manager) opens an application: no secret, token or Test Connection."""
-        app = self.env["wecom.application"].create({
-            "app_name": "Odoo Notifications",
-            "agent_id": MOCK_AGENT_ID,
-            "secret": MOCK_SECRET,
-            "company_id": self.env.company.id,
-        })
-        self.start_tour(f"/odoo/action-wecom_base.wecom_application_action/{app.id}",
-                        "wecom_base_tour_user_no_secret", login=self.wecom_user.login)
+        app = self.env["wecom.application"].create(
+            {
+                "app_name": "Odoo Notifications",
+                "agent_id": MOCK_AGENT_ID,
+                "secret": MOCK_SECRET,
+                "company_id": self.env.company.id,
+            }
+        )
+        self.start_tour(
+            f"/odoo/action-wecom_base.wecom_application_action/{app.id}",
+            "wecom_base_tour_user_no_secret",
+            login=self.wecom_user.login,
+        )
         self.assertEqual(self.mock.count("/cgi-bin/gettoken"), 0, "opening the form calls no WeCom API")

@@ -53,8 +53,11 @@ class TestWeComApplication(WeComCase):
         self.app.setting_ids = [(0, 0, {"key": "notify_channel", "value": "ops", "description": "where"})]
         self.assertEqual(self.app.get_setting("notify_channel"), "ops")
         self.assertEqual(self.app.get_setting("missing", "dflt"), "dflt")
-        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db", "odoo.addons.wecom_base.models.wecom_base"), \
-                self.cr.savepoint():
+        with (
+            self.assertRaises(IntegrityError),
+            mute_logger("odoo.sql_db", "odoo.addons.wecom_base.models.wecom_base"),
+            self.cr.savepoint(),
+        ):
             self.app.setting_ids = [(0, 0, {"key": "notify_channel", "value": "dup"})]
             self.env.flush_all()
 
@@ -175,8 +178,9 @@ class TestWeComApplication(WeComCase):
         self.assertLess(time.monotonic() - start, 2.5)
 
     def test_base_url_not_wecom(self):
-        self.mock.add_fault(path="/cgi-bin/gettoken", body="<html><body>Welcome to nginx</body></html>",
-                            content_type="text/html")
+        self.mock.add_fault(
+            path="/cgi-bin/gettoken", body="<html><body>Welcome to nginx</body></html>", content_type="text/html"
+        )
         with self.assertRaisesRegex(UserError, "does not point at WeCom"):
             self.app.get_access_token()
         self.env["ir.config_parameter"].sudo().set_param(const.PARAM_API_BASE_URL, "ftp://example.com")
@@ -251,7 +255,10 @@ class TestWeComApplication(WeComCase):
         self.env["ir.config_parameter"].sudo().set_param(const.PARAM_API_BASE_URL, "http://127.0.0.1:9")
         clear_token_cache()
         self.token_state().write({"token": False})
-        with self.assertLogs("odoo.addons.wecom_base", level=logging.DEBUG) as logs, self.assertRaises(UserError) as err:
+        with (
+            self.assertLogs("odoo.addons.wecom_base", level=logging.DEBUG) as logs,
+            self.assertRaises(UserError) as err,
+        ):
             logging.getLogger("odoo.addons.wecom_base").debug("capture start")
             self.app.get_access_token()
         self.env["ir.config_parameter"].sudo().set_param(const.PARAM_API_BASE_URL, self.mock.url)

@@ -80,7 +80,9 @@ class TestWeComBase(WeComCase):
         self.assertNotIn("agent_id", base_config)
 
     def test_get_wecom_config_defaults(self):
-        self.env["ir.config_parameter"].sudo().search([("key", "in", [const.PARAM_API_BASE_URL, const.PARAM_TIMEOUT])]).unlink()
+        self.env["ir.config_parameter"].sudo().search(
+            [("key", "in", [const.PARAM_API_BASE_URL, const.PARAM_TIMEOUT])]
+        ).unlink()
         config = self.env["wecom.base"].get_wecom_config()
         self.assertEqual(config["base_url"], const.DEFAULT_API_BASE_URL)
         self.assertEqual(config["timeout"], float(const.DEFAULT_TIMEOUT))
@@ -115,14 +117,17 @@ class TestWeComBase(WeComCase):
         with self.assertRaisesRegex(UserError, "could not be reached"):
             base.handle_wecom_error(WeComNetworkError("timeout"))
         with self.assertRaisesRegex(UserError, "198.51.100.4"):
-            base.handle_wecom_error({"errcode": 60020, "errmsg": "not allow to access from your ip, from ip: 198.51.100.4"})
+            base.handle_wecom_error(
+                {"errcode": 60020, "errmsg": "not allow to access from your ip, from ip: 198.51.100.4"}
+            )
 
     # ------------------------------------------------------------------ _wecom_call
     def test_wecom_call_from_any_model(self):
         base = self.env["wecom.base"]
         with self.assertMockCalls(gettoken=1, agent_get=1):
-            data = base._wecom_call(const.PATH_AGENT_GET, method="GET", params={"agentid": MOCK_AGENT_ID},
-                                    application=self.app.id)
+            data = base._wecom_call(
+                const.PATH_AGENT_GET, method="GET", params={"agentid": MOCK_AGENT_ID}, application=self.app.id
+            )
         self.assertEqual(data["agentid"], MOCK_AGENT_ID)
         with self.assertRaisesRegex(UserError, "Choose one WeCom application"):
             base._wecom_call(const.PATH_AGENT_GET, method="GET")

@@ -36,9 +36,17 @@ class TestWeComMessage(WeComCase):
 
     # ------------------------------------------------------------------ payloads
     def test_payload_text(self):
-        message = self.send(content="你好, Odoo", users=self.user_wecom, userids="zhangsan|wangwu", parties=[2],
-                            tags="3,4", safe=1, enable_id_trans=True, enable_duplicate_check=True,
-                            duplicate_check_interval=600)
+        message = self.send(
+            content="你好, Odoo",
+            users=self.user_wecom,
+            userids="zhangsan|wangwu",
+            parties=[2],
+            tags="3,4",
+            safe=1,
+            enable_id_trans=True,
+            enable_duplicate_check=True,
+            duplicate_check_interval=600,
+        )
         self.assertEqual(message.state, "outgoing")
         with self.assertMockCalls(gettoken=1, message_send=1):
             self.drain()
@@ -66,25 +74,53 @@ class TestWeComMessage(WeComCase):
         cases = [
             (dict(msgtype="markdown", content="**bold**"), {"content": "**bold**"}),
             (
-                dict(msgtype="textcard", content=None, title="Leave", description="<div>approved</div>",
-                     url="https://odoo.example.com/l/1", btntxt="More"),
-                {"title": "Leave", "description": "<div>approved</div>", "url": "https://odoo.example.com/l/1",
-                 "btntxt": "More"},
+                dict(
+                    msgtype="textcard",
+                    content=None,
+                    title="Leave",
+                    description="<div>approved</div>",
+                    url="https://odoo.example.com/l/1",
+                    btntxt="More",
+                ),
+                {
+                    "title": "Leave",
+                    "description": "<div>approved</div>",
+                    "url": "https://odoo.example.com/l/1",
+                    "btntxt": "More",
+                },
             ),
             (
-                dict(msgtype="news", content=None, articles=[
-                    {"title": "A", "description": "d", "url": "https://a", "picurl": "https://a/p.png"},
-                    {"title": "B", "url": "https://b"},
-                ]),
-                {"articles": [{"title": "A", "description": "d", "url": "https://a", "picurl": "https://a/p.png"},
-                              {"title": "B", "url": "https://b"}]},
+                dict(
+                    msgtype="news",
+                    content=None,
+                    articles=[
+                        {"title": "A", "description": "d", "url": "https://a", "picurl": "https://a/p.png"},
+                        {"title": "B", "url": "https://b"},
+                    ],
+                ),
+                {
+                    "articles": [
+                        {"title": "A", "description": "d", "url": "https://a", "picurl": "https://a/p.png"},
+                        {"title": "B", "url": "https://b"},
+                    ]
+                },
             ),
             (
-                dict(msgtype="template_card", content="sub", title="Order 42", description="paid",
-                     url="https://odoo.example.com/o/42", card={"emphasis_content": {"title": "100", "desc": "CNY"}}),
-                {"card_type": "text_notice", "main_title": {"title": "Order 42", "desc": "paid"},
-                 "card_action": {"type": 1, "url": "https://odoo.example.com/o/42"}, "sub_title_text": "sub",
-                 "emphasis_content": {"title": "100", "desc": "CNY"}},
+                dict(
+                    msgtype="template_card",
+                    content="sub",
+                    title="Order 42",
+                    description="paid",
+                    url="https://odoo.example.com/o/42",
+                    card={"emphasis_content": {"title": "100", "desc": "CNY"}},
+                ),
+                {
+                    "card_type": "text_notice",
+                    "main_title": {"title": "Order 42", "desc": "paid"},
+                    "card_action": {"type": 1, "url": "https://odoo.example.com/o/42"},
+                    "sub_title_text": "sub",
+                    "emphasis_content": {"title": "100", "desc": "CNY"},
+                },
             ),
         ]
         for kwargs, body in cases:
@@ -108,8 +144,10 @@ class TestWeComMessage(WeComCase):
             self.drain()
         self.assertEqual((first.state, second.state), ("sent", "sent"))
         uploads = self.mock.stats()["uploads"]
-        self.assertEqual([(u["type"], u["filename"], u["size"]) for u in uploads[-2:]],
-                         [("image", "dot.png", len(base64.b64decode(PNG))), ("file", "report.txt", 6)])
+        self.assertEqual(
+            [(u["type"], u["filename"], u["size"]) for u in uploads[-2:]],
+            [("image", "dot.png", len(base64.b64decode(PNG))), ("file", "report.txt", 6)],
+        )
         sent = [m["payload"] for m in self.mock.messages()[-2:]]
         self.assertEqual(sent[0]["image"], {"media_id": first.media_id})
         self.assertEqual(sent[1]["file"], {"media_id": second.media_id})
@@ -177,8 +215,9 @@ class TestWeComMessage(WeComCase):
         with self.assertMockCalls(gettoken=2, message_send=7):
             self.drain()
         self.assertEqual(set(messages.mapped("state")), {"sent"})
-        self.assertEqual(sorted(m["payload"]["text"]["content"] for m in self.mock.messages()),
-                         [f"m{i}" for i in range(6)])
+        self.assertEqual(
+            sorted(m["payload"]["text"]["content"] for m in self.mock.messages()), [f"m{i}" for i in range(6)]
+        )
 
     def test_retries_exhausted(self):
         self.env["ir.config_parameter"].sudo().set_param(const.PARAM_MESSAGE_MAX_TRIES, "2")
@@ -254,8 +293,9 @@ class TestWeComMessage(WeComCase):
         ]
         count = self.Message.search_count([])
         for kwargs, expected in cases:
-            with self.subTest(expected=expected, kwargs=str(kwargs)[:60]), self.assertRaisesRegex(
-                ValidationError, expected
+            with (
+                self.subTest(expected=expected, kwargs=str(kwargs)[:60]),
+                self.assertRaisesRegex(ValidationError, expected),
             ):
                 self.send(**kwargs)
         self.assertEqual(self.Message.search_count([]), count, "no message created by a refused call")
@@ -362,9 +402,11 @@ class TestWeComMessage(WeComCase):
 
     def test_composer_from_users(self):
         self.user_plain.wecom_userid = "plainuser"
-        composer = self.env["wecom.message.composer"].with_context(
-            active_model="res.users", active_ids=(self.user_wecom | self.user_plain).ids
-        ).create({"application_id": self.app.id, "content": "Hi all"})
+        composer = (
+            self.env["wecom.message.composer"]
+            .with_context(active_model="res.users", active_ids=(self.user_wecom | self.user_plain).ids)
+            .create({"application_id": self.app.id, "content": "Hi all"})
+        )
         self.assertEqual(composer.user_ids, self.user_wecom | self.user_plain)
         action = composer.action_send()
         message = self.Message.browse(action["res_id"])

@@ -15,10 +15,12 @@ class TestWeComRobot(WeComCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.robot = cls.env["wecom.robot"].create({
-            "name": "Ops group",
-            "webhook_key": f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={MOCK_ROBOT_KEY}",
-        })
+        cls.robot = cls.env["wecom.robot"].create(
+            {
+                "name": "Ops group",
+                "webhook_key": f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={MOCK_ROBOT_KEY}",
+            }
+        )
         cls.Message = cls.env["wecom.message"]
 
     def send(self, **kwargs):
@@ -46,7 +48,8 @@ class TestWeComRobot(WeComCase):
     def test_robot_payloads(self):
         image = self.env["ir.attachment"].create({"name": "dot.png", "datas": PNG, "mimetype": "image/png"})
         document = self.env["ir.attachment"].create(
-            {"name": "r.txt", "datas": base64.b64encode(b"abc"), "mimetype": "text/plain"})
+            {"name": "r.txt", "datas": base64.b64encode(b"abc"), "mimetype": "text/plain"}
+        )
         raw = base64.b64decode(PNG)
         self.send(content="hi", mentioned_userids=["zhangsan"], mentioned_mobiles="13800000000", mention_all=True)
         self.send(msgtype="markdown", content="# title\n" + "x" * 3000)
@@ -56,11 +59,25 @@ class TestWeComRobot(WeComCase):
         self.send(msgtype="template_card", content=None, title="Alert", description="disk full")
         self.drain()
         payloads = self.robot_payloads()
-        self.assertEqual(payloads[0], {"msgtype": "text", "text": {
-            "content": "hi", "mentioned_list": ["zhangsan", "@all"], "mentioned_mobile_list": ["13800000000"]}})
+        self.assertEqual(
+            payloads[0],
+            {
+                "msgtype": "text",
+                "text": {
+                    "content": "hi",
+                    "mentioned_list": ["zhangsan", "@all"],
+                    "mentioned_mobile_list": ["13800000000"],
+                },
+            },
+        )
         self.assertEqual(payloads[1]["markdown"]["content"], "# title\n" + "x" * 3000)
-        self.assertEqual(payloads[2], {"msgtype": "image", "image": {
-            "base64": base64.b64encode(raw).decode(), "md5": hashlib.md5(raw).hexdigest()}})
+        self.assertEqual(
+            payloads[2],
+            {
+                "msgtype": "image",
+                "image": {"base64": base64.b64encode(raw).decode(), "md5": hashlib.md5(raw).hexdigest()},
+            },
+        )
         self.assertEqual(payloads[3], {"msgtype": "news", "news": {"articles": [{"title": "A", "url": "https://a"}]}})
         self.assertEqual(payloads[4]["msgtype"], "file")
         self.assertTrue(payloads[4]["file"]["media_id"])
@@ -74,8 +91,12 @@ class TestWeComRobot(WeComCase):
         with self.assertRaisesRegex(ValidationError, "Argument msgtype"):
             self.send(msgtype="textcard")
         big = self.env["ir.attachment"].create(
-            {"name": "big.png", "datas": base64.b64encode(b"\x89PNG" + b"0" * (2 * 1024 * 1024)),
-             "mimetype": "image/png"})
+            {
+                "name": "big.png",
+                "datas": base64.b64encode(b"\x89PNG" + b"0" * (2 * 1024 * 1024)),
+                "mimetype": "image/png",
+            }
+        )
         with self.assertRaisesRegex(ValidationError, "2 MB"):
             self.send(msgtype="image", content=None, attachment=big)
         with self.assertRaisesRegex(ValidationError, "Argument robot"):

@@ -44,13 +44,21 @@ class TestWeComWebhook(HttpCase):
         super().setUpClass()
         cls.company = cls.env.company
         cls.company.wecom_corp_id = MOCK_CORP_ID
-        cls.app = cls.env["wecom.application"].create({
-            "app_name": "Callbacks", "agent_id": MOCK_AGENT_ID, "secret": "callback-secret-xyz",
-            "company_id": cls.company.id,
-        })
-        cls.webhook = cls.env["wecom.webhook"].create({
-            "application_id": cls.app.id, "callback_token": TOKEN, "encoding_aes_key": AES_KEY,
-        })
+        cls.app = cls.env["wecom.application"].create(
+            {
+                "app_name": "Callbacks",
+                "agent_id": MOCK_AGENT_ID,
+                "secret": "callback-secret-xyz",
+                "company_id": cls.company.id,
+            }
+        )
+        cls.webhook = cls.env["wecom.webhook"].create(
+            {
+                "application_id": cls.app.id,
+                "callback_token": TOKEN,
+                "encoding_aes_key": AES_KEY,
+            }
+        )
         cls.crypto = WeComCallbackCrypto(TOKEN, AES_KEY, MOCK_CORP_ID)
         cls.Event = cls.env["wecom.webhook.event"]
         cls.user_wecom = new_test_user(cls.env, login="wh_user", groups="base.group_user,wecom_base.group_wecom_user")
@@ -66,16 +74,18 @@ class TestWeComWebhook(HttpCase):
     def signed_params(self, encrypted, timestamp=None, nonce="1372623149", crypto=None):
         timestamp = str(int(time.time())) if timestamp is None else str(timestamp)
         crypto = crypto or self.crypto
-        return {"msg_signature": crypto.signature(timestamp, nonce, encrypted), "timestamp": timestamp,
-                "nonce": nonce}
+        return {"msg_signature": crypto.signature(timestamp, nonce, encrypted), "timestamp": timestamp, "nonce": nonce}
 
     def envelope(self, encrypted):
-        return (f"<xml><ToUserName><![CDATA[{MOCK_CORP_ID}]]></ToUserName><AgentID>{MOCK_AGENT_ID}</AgentID>"
-                f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>").encode()
+        return (
+            f"<xml><ToUserName><![CDATA[{MOCK_CORP_ID}]]></ToUserName><AgentID>{MOCK_AGENT_ID}</AgentID>"
+            f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+        ).encode()
 
     def post(self, body, params, path_token=None, headers=None):
-        return self.url_open(self.url(path_token, **params), data=body,
-                             headers={"Content-Type": "text/xml", **(headers or {})})
+        return self.url_open(
+            self.url(path_token, **params), data=body, headers={"Content-Type": "text/xml", **(headers or {})}
+        )
 
     def deliver(self, xml, crypto=None, **kwargs):
         """Encrypt, sign and post a message like WeCom does."""
@@ -164,12 +174,17 @@ class TestWeComWebhook(HttpCase):
         self.assertEqual(response.content, b"")
         event = self.Event.search([("webhook_id", "=", self.webhook.id)])
         self.assertEqual(len(event), 1)
-        self.assertEqual((event.msg_type, event.from_user, event.msg_id, event.agent_id, event.content, event.state),
-                         ("text", "zhangsan", "7001", MOCK_AGENT_ID, "Hello Odoo", "new"))
+        self.assertEqual(
+            (event.msg_type, event.from_user, event.msg_id, event.agent_id, event.content, event.state),
+            ("text", "zhangsan", "7001", MOCK_AGENT_ID, "Hello Odoo", "new"),
+        )
         self.assertIn("<Content><![CDATA[Hello Odoo]]></Content>", event.raw_xml)
         self.assertTrue(event.wecom_create_time)
-        self.assertTrue(self.env["ir.cron.trigger"].search(
-            [("cron_id", "=", self.env.ref("wecom_base.ir_cron_wecom_webhook_events").id)]))
+        self.assertTrue(
+            self.env["ir.cron.trigger"].search(
+                [("cron_id", "=", self.env.ref("wecom_base.ir_cron_wecom_webhook_events").id)]
+            )
+        )
         self.Event._cron_process_events()
         self.assertEqual(event.state, "done")
         self.assertIn("Hello Odoo", event.result)
@@ -236,13 +251,17 @@ class TestWeComWebhook(HttpCase):
         self.assertBadPost(self.envelope(encrypted), self.signed_params(encrypted, timestamp=future), 403)
 
     def test_undecryptable(self):
-        for encrypted in ("bm90IGEgV2VDb20gY2lwaGVydGV4dA==", self.crypto.encrypt(text_message())[:-24] + "==",
-                          "!!!not base64!!!"):
+        for encrypted in (
+            "bm90IGEgV2VDb20gY2lwaGVydGV4dA==",
+            self.crypto.encrypt(text_message())[:-24] + "==",
+            "!!!not base64!!!",
+        ):
             self.assertBadPost(self.envelope(encrypted), self.signed_params(encrypted), 403)
 
     def test_bad_padding(self):
-        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
         import base64
+
+        from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
         key = base64.b64decode(AES_KEY + "=")
         encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
@@ -256,24 +275,29 @@ class TestWeComWebhook(HttpCase):
 
     def test_dtd_in_envelope(self):
         encrypted = self.crypto.encrypt(text_message())
-        body = (b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY e "x">]>'
-                + self.envelope(encrypted).replace(b"<AgentID>", b"<Note>&e;</Note><AgentID>"))
+        body = b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY e "x">]>' + self.envelope(encrypted).replace(
+            b"<AgentID>", b"<Note>&e;</Note><AgentID>"
+        )
         self.assertBadPost(body, self.signed_params(encrypted), 400)
 
     def test_entities_in_decrypted_message(self):
-        laughs = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa">'
-                  '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
-                  "<xml><MsgType>text</MsgType><Content>&c;</Content><MsgId>1</MsgId></xml>")
+        laughs = (
+            '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY a "aaaaaaaaaa">'
+            '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]>'
+            "<xml><MsgType>text</MsgType><Content>&c;</Content><MsgId>1</MsgId></xml>"
+        )
         encrypted = self.crypto.encrypt(laughs)
         self.assertBadPost(self.envelope(encrypted), self.signed_params(encrypted), 400)
-        xxe = ('<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-               "<xml><MsgType>text</MsgType><Content>&x;</Content></xml>")
+        xxe = (
+            '<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+            "<xml><MsgType>text</MsgType><Content>&x;</Content></xml>"
+        )
         encrypted = self.crypto.encrypt(xxe)
         self.assertBadPost(self.envelope(encrypted), self.signed_params(encrypted), 400)
 
     def test_not_xml_and_not_utf8(self):
         encrypted = self.crypto.encrypt(text_message())
-        self.assertBadPost(b"{\"Encrypt\": 1}", self.signed_params(encrypted), 400)
+        self.assertBadPost(b'{"Encrypt": 1}', self.signed_params(encrypted), 400)
         self.assertBadPost("<xml><Encrypt>é</Encrypt></xml>".encode("latin-1"), self.signed_params(encrypted), 400)
         self.assertBadPost(b"<xml><ToUserName>x</ToUserName></xml>", self.signed_params(encrypted), 400)
 
@@ -319,9 +343,7 @@ class TestWeComWebhook(HttpCase):
     def test_unknown_kinds_are_ignored(self):
         event = self.store(event_message("some_new_event"))
         weird = self.store(event_message("__class__.bad-name"))
-        message = self.store(
-            "<xml><MsgType>hologram</MsgType><MsgId>9</MsgId><FromUserName>a</FromUserName></xml>"
-        )
+        message = self.store("<xml><MsgType>hologram</MsgType><MsgId>9</MsgId><FromUserName>a</FromUserName></xml>")
         self.Event._cron_process_events()
         for record in (event, weird, message):
             self.assertEqual(record.state, "done")
@@ -352,15 +374,19 @@ class TestWeComWebhook(HttpCase):
         linked.wecom_userid = "zhaoliu"
         renamed = new_test_user(self.env, login="wh_renamed", groups="base.group_user")
         renamed.wecom_userid = "old_id"
-        delete = self.store(event_message(
-            "change_contact", extra="<ChangeType>delete_user</ChangeType><UserID>zhaoliu</UserID>"))
-        update = self.store(event_message(
-            "change_contact",
-            extra="<ChangeType>update_user</ChangeType><UserID>old_id</UserID><NewUserID>new_id</NewUserID>"))
-        create = self.store(event_message(
-            "change_contact", extra="<ChangeType>create_user</ChangeType><UserID>newbie</UserID>"))
-        party = self.store(event_message(
-            "change_contact", extra="<ChangeType>create_party</ChangeType><Id>2</Id>"))
+        delete = self.store(
+            event_message("change_contact", extra="<ChangeType>delete_user</ChangeType><UserID>zhaoliu</UserID>")
+        )
+        update = self.store(
+            event_message(
+                "change_contact",
+                extra="<ChangeType>update_user</ChangeType><UserID>old_id</UserID><NewUserID>new_id</NewUserID>",
+            )
+        )
+        create = self.store(
+            event_message("change_contact", extra="<ChangeType>create_user</ChangeType><UserID>newbie</UserID>")
+        )
+        party = self.store(event_message("change_contact", extra="<ChangeType>create_party</ChangeType><Id>2</Id>"))
         self.Event._cron_process_events()
         self.assertFalse(linked.wecom_userid)
         self.assertEqual(renamed.wecom_userid, "new_id")
@@ -378,12 +404,16 @@ class TestWeComWebhook(HttpCase):
             response = self.deliver(text_message("ping", msg_id="9100"))
         self.assertEqual(response.status_code, 200)
         envelope = parse_xml(response.content)
-        self.assertEqual(envelope["MsgSignature"],
-                         self.crypto.signature(envelope["TimeStamp"], envelope["Nonce"], envelope["Encrypt"]))
+        self.assertEqual(
+            envelope["MsgSignature"],
+            self.crypto.signature(envelope["TimeStamp"], envelope["Nonce"], envelope["Encrypt"]),
+        )
         self.assertEqual(envelope["Nonce"], "1372623149")
         answer = parse_xml(self.crypto.decrypt(envelope["Encrypt"]))
-        self.assertEqual((answer["ToUserName"], answer["FromUserName"], answer["MsgType"], answer["Content"]),
-                         ("zhangsan", MOCK_CORP_ID, "text", "Got: ping"))
+        self.assertEqual(
+            (answer["ToUserName"], answer["FromUserName"], answer["MsgType"], answer["Content"]),
+            ("zhangsan", MOCK_CORP_ID, "text", "Got: ping"),
+        )
         self.assertEqual(self.Event.search_count([("msg_id", "=", "9100")]), 1)
 
     def test_failing_reply_hook_keeps_the_event(self):
@@ -391,8 +421,10 @@ class TestWeComWebhook(HttpCase):
             raise ValueError("boom")
 
         event_class = type(self.Event)
-        with patch.object(event_class, "_wecom_reply_message__text", reply, create=True), \
-                self.assertLogs("odoo.addons.wecom_base.models.wecom_webhook_event", "ERROR"):
+        with (
+            patch.object(event_class, "_wecom_reply_message__text", reply, create=True),
+            self.assertLogs("odoo.addons.wecom_base.models.wecom_webhook_event", "ERROR"),
+        ):
             response = self.deliver(text_message("ping", msg_id="9200"))
         self.assertEqual((response.status_code, response.content), (200, b""))
         self.assertEqual(self.Event.search_count([("msg_id", "=", "9200")]), 1)

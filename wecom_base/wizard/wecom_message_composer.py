@@ -3,20 +3,24 @@ from odoo.exceptions import UserError
 
 
 class WeComMessageComposer(models.TransientModel):
-    """"Send WeCom message" from one or several users."""
+    """ "Send WeCom message" from one or several users."""
 
     _name = "wecom.message.composer"
     _description = "Send WeCom Message"
 
     application_id = fields.Many2one(
-        "wecom.application", string="Application", required=True,
+        "wecom.application",
+        string="Application",
+        required=True,
         domain="[('is_active', '=', True), ('company_id', 'in', allowed_company_ids)]",
         default=lambda self: self.env["wecom.application"].search(
-            [("is_active", "=", True), ("company_id", "=", self.env.company.id)], limit=1),
+            [("is_active", "=", True), ("company_id", "=", self.env.company.id)], limit=1
+        ),
     )
     user_ids = fields.Many2many("res.users", string="Recipients", required=True)
-    msgtype = fields.Selection([("text", "Text"), ("markdown", "Markdown")], string="Type", default="text",
-                               required=True)
+    msgtype = fields.Selection(
+        [("text", "Text"), ("markdown", "Markdown")], string="Type", default="text", required=True
+    )
     content = fields.Text(required=True)
     send_now = fields.Boolean(help="Send at once instead of through the queue; a failure is shown at once.")
     missing_userid_names = fields.Char(compute="_compute_missing_userid_names")

@@ -21,7 +21,9 @@ class WeComExampleTicket(models.Model):
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
     # wecom.base's _wecom_get_application() uses a field of this name
     application_id = fields.Many2one(
-        "wecom.application", string="WeCom Application", check_company=True,
+        "wecom.application",
+        string="WeCom Application",
+        check_company=True,
         default=lambda self: self.env["wecom.application"].search(
             [("company_id", "=", self.env.company.id), ("is_active", "=", True)], limit=1
         ),

@@ -25,12 +25,20 @@ class WeComWebhookEvent(models.Model):
         users = self._wecom_users_with_userid(self.from_user)
         if len(users) != 1:
             return _("Ignored: no single Odoo user has the WeCom user id %(userid)s.", userid=self.from_user or "-")
-        tickets = self.env["wecom.example.ticket"].sudo().search(
-            [("user_id", "=", users.id), ("state", "=", "open"), ("company_id", "=", self.company_id.id)]
+        tickets = (
+            self.env["wecom.example.ticket"]
+            .sudo()
+            .search([("user_id", "=", users.id), ("state", "=", "open"), ("company_id", "=", self.company_id.id)])
         )
         lines = [_("Your open tickets: %(count)s", count=len(tickets))] + [f"- {ticket.name}" for ticket in tickets]
-        message = self.env["wecom.message"].sudo().wecom_send(
-            self.application_id, userids=[self.from_user], content="\n".join(lines)[:2000]
+        message = (
+            self.env["wecom.message"]
+            .sudo()
+            .wecom_send(self.application_id, userids=[self.from_user], content="\n".join(lines)[:2000])
         )
-        return _("Sent %(count)s open ticket(s) to %(user)s (message %(id)s).", count=len(tickets), user=users.name,
-                 id=message.id)
+        return _(
+            "Sent %(count)s open ticket(s) to %(user)s (message %(id)s).",
+            count=len(tickets),
+            user=users.name,
+            id=message.id,
+        )

@@ -20,25 +20,40 @@ class TestWeComExampleCallback(WeComCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.user_manager.wecom_userid = "zhangsan"
-        cls.webhook = cls.env["wecom.webhook"].create({
-            "application_id": cls.app.id, "callback_token": "ExampleToken1",
-            "encoding_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
-        })
+        cls.webhook = cls.env["wecom.webhook"].create(
+            {
+                "application_id": cls.app.id,
+                "callback_token": "ExampleToken1",
+                "encoding_aes_key": "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C",
+            }
+        )
         Ticket = cls.env["wecom.example.ticket"]
-        cls.tickets = Ticket.create([
-            {"name": "Printer on fire", "user_id": cls.user_manager.id},
-            {"name": "Coffee machine", "user_id": cls.user_manager.id},
-            {"name": "Someone else's", "user_id": cls.user_wecom.id},
-        ])
+        cls.tickets = Ticket.create(
+            [
+                {"name": "Printer on fire", "user_id": cls.user_manager.id},
+                {"name": "Coffee machine", "user_id": cls.user_manager.id},
+                {"name": "Someone else's", "user_id": cls.user_wecom.id},
+            ]
+        )
         cls.tickets[1].action_close()
         cls.tickets[:1].copy({"name": "Closed later"}).action_close()
 
     def receive(self, xml, dedupe):
         """A callback as the controller stores it, then processed by the inbox cron."""
-        event = self.env["wecom.webhook.event"].sudo().create({
-            "webhook_id": self.webhook.id, "msg_type": "event", "event": "click", "from_user": "zhangsan",
-            "dedupe_key": dedupe, "raw_xml": xml,
-        })
+        event = (
+            self.env["wecom.webhook.event"]
+            .sudo()
+            .create(
+                {
+                    "webhook_id": self.webhook.id,
+                    "msg_type": "event",
+                    "event": "click",
+                    "from_user": "zhangsan",
+                    "dedupe_key": dedupe,
+                    "raw_xml": xml,
+                }
+            )
+        )
         self.env["wecom.webhook.event"]._cron_process_events()
         return event
 

@@ -34,18 +34,22 @@ class TestWeComExampleTicket(WeComCase):
         payloads = self.sent_payloads()
         self.assertEqual([payload["touser"] for payload in payloads], ["zhangsan", "zhangsan"])
         self.assertEqual([payload["agentid"] for payload in payloads], [MOCK_AGENT_ID, MOCK_AGENT_ID])
-        self.assertEqual([payload["text"]["content"] for payload in payloads],
-                         ["New ticket for you: Printer on fire", "Ticket closed: Printer on fire"])
+        self.assertEqual(
+            [payload["text"]["content"] for payload in payloads],
+            ["New ticket for you: Printer on fire", "Ticket closed: Printer on fire"],
+        )
         self.assertEqual(ticket.wecom_message_ids.mapped("state"), ["sent", "sent"])
         self.assertEqual(ticket.wecom_message_ids.create_uid, self.user_wecom, "sent as the user who acted")
 
     def test_nothing_sent_when_wecom_is_not_set_up(self):
         no_wecom_id = self.user_plain
         self.assertFalse(no_wecom_id.wecom_userid)
-        tickets = self.Ticket.create([
-            {"name": "No WeCom id", "user_id": no_wecom_id.id},
-            {"name": "No application", "user_id": self.assignee.id, "application_id": False},
-        ])
+        tickets = self.Ticket.create(
+            [
+                {"name": "No WeCom id", "user_id": no_wecom_id.id},
+                {"name": "No application", "user_id": self.assignee.id, "application_id": False},
+            ]
+        )
         self.company.wecom_corp_id = False
         tickets |= self.Ticket.create({"name": "No CorpID", "user_id": self.assignee.id})
         self.drain()
@@ -63,11 +67,15 @@ class TestWeComExampleTicket(WeComCase):
         self.assertFalse(self.env["wecom.message"].search([("content", "like", "App disabled")]))
         # log_error wrote the reason in a transaction of its own
         with self.registry.cursor() as cr:
-            cr.execute("SELECT level, message FROM ir_logging WHERE name = 'wecom_base' AND path = %s AND line = %s",
-                       ["wecom.example.ticket", str(ticket.id)])
+            cr.execute(
+                "SELECT level, message FROM ir_logging WHERE name = 'wecom_base' AND path = %s AND line = %s",
+                ["wecom.example.ticket", str(ticket.id)],
+            )
             rows = cr.fetchall()
-            cr.execute("DELETE FROM ir_logging WHERE name = 'wecom_base' AND path = %s AND line = %s",
-                       ["wecom.example.ticket", str(ticket.id)])
+            cr.execute(
+                "DELETE FROM ir_logging WHERE name = 'wecom_base' AND path = %s AND line = %s",
+                ["wecom.example.ticket", str(ticket.id)],
+            )
         self.assertEqual(len(rows), 1)
         self.assertEqual(rows[0][0], "WARNING")
         self.assertIn("wecom_manager", rows[0][1])
