@@ -11,6 +11,7 @@ Not a test: it asserts nothing, it prints.
 """
 
 import argparse
+import json
 import os
 import resource
 import socket
@@ -40,6 +41,7 @@ def main():
     parser.add_argument("--sizes", default="10000", help="comma-separated numbers of messages (default 10000)")
     parser.add_argument("--batch", type=int, default=200, help="outbox batch size")
     parser.add_argument("--db", default=f"wecom_bench_{os.getpid()}")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line too")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
 
@@ -190,6 +192,8 @@ def main():
                 f"{r['gettoken']} | {r['sent']} | {r['other'] or 0} | {r['rss_before']:.0f} | {r['rss_after']:.0f} | "
                 f"{r['peak_rss']:.0f} |"
             )
+        if args.json:
+            print(json.dumps([{**r, "cpus": os.cpu_count(), "load": round(os.getloadavg()[0], 2)} for r in rows]))
     finally:
         odoo.sql_db.close_all()
         mock_proc.terminate()

@@ -5,6 +5,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections import defaultdict
 from datetime import timedelta
 
@@ -902,8 +903,7 @@ class WeComMessage(models.Model):
                 "state": "outgoing",
                 "try_count": try_count,
                 "failure_reason": reason,
-                "next_try_date": fields.Datetime.now()
-                + timedelta(seconds=self._wecom_retry_delay(error, try_count)),
+                "next_try_date": fields.Datetime.now() + timedelta(seconds=self._wecom_retry_delay(error, try_count)),
                 "claimed_at": False,
                 # a timeout or a dropped connection may hide a delivery: let WeCom drop a second copy
                 "resend_duplicate_check": self.resend_duplicate_check or isinstance(error, WeComNetworkError),
@@ -992,11 +992,36 @@ class WeComMessage(models.Model):
 
     @api.model
     def _wecom_due_count(self):
+        """Messages a sender could claim now: due, and not in flight under a claim younger than the lease
+        (counting those made a drain re-trigger itself in a loop until the lease of a dead sender ended).
+        """
+        self.flush_model(["state", "next_try_date", "claimed_at"])
         self.env.cr.execute(
             """
             SELECT COUNT(*) FROM wecom_message
-             WHERE state = 'outgoing' AND (next_try_date IS NULL OR next_try_date <= CLOCK_TIMESTAMP() AT TIME ZONE 'UTC')
+             WHERE state = 'outgoing'
+               AND (next_try_date IS NULL OR next_try_date <= CLOCK_TIMESTAMP() AT TIME ZONE 'UTC')
+               AND (claimed_at IS NULL OR claimed_at < CLOCK_TIMESTAMP() AT TIME ZONE 'UTC' - %s * INTERVAL '1 second')
+            """,
+            [self._wecom_claim_lease()],
+        )
+        return self.env.cr.fetchone()[0]
+
+    @api.model
+    def _wecom_next_due_date(self):
+        """When the first queued message that cannot be claimed now will be: at its retry date, or when
+        the lease of its claim ends (its sender may have died). None when no message waits.
+
+        :rtype: datetime or None
+        """
+        self.flush_model(["state", "next_try_date", "claimed_at"])
+        self.env.cr.execute(
             """
+            SELECT MIN(GREATEST(next_try_date, claimed_at + %s * INTERVAL '1 second'))
+              FROM wecom_message
+             WHERE state = 'outgoing' AND (next_try_date IS NOT NULL OR claimed_at IS NOT NULL)
+            """,
+            [self._wecom_claim_lease()],
         )
         return self.env.cr.fetchone()[0]
 
@@ -1014,28 +1039,39 @@ class WeComMessage(models.Model):
         batch_size = batch_size or int(icp.get_param(const.PARAM_MESSAGE_BATCH_SIZE) or const.MESSAGE_BATCH_SIZE)
         max_batches = max_batches or const.MESSAGE_MAX_BATCHES_PER_RUN
         auto_commit = not getattr(threading.current_thread(), "testing", False)
+        lease = self._wecom_claim_lease()
         done = 0
         for _batch in range(max_batches):
             if auto_commit:
-                self.env.cr.commit()  # the next snapshot of this transaction must see the claims
+                # the next snapshot of this transaction must see the claims
+                self.env.cr.commit()  # pylint: disable=invalid-commit
             messages = self._wecom_claim_batch(batch_size, own_transaction=auto_commit)
             if not messages:
                 break
-            messages._wecom_send_batch()
-            done += len(messages)
+            # end the batch well within the claim lease, or another sender would take its messages again
+            done += messages._wecom_send_batch(deadline=time.monotonic() + lease / 2)
             if auto_commit:
-                self.env.cr.commit()
+                # a batch sent is stored for good
+                self.env.cr.commit()  # pylint: disable=invalid-commit
         remaining = self._wecom_due_count()
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        cron = self.env.ref("wecom_base.ir_cron_wecom_message_queue")
         if remaining:
-            self.env.ref("wecom_base.ir_cron_wecom_message_queue")._trigger()
+            cron._trigger()
+        else:
+            # the next retry or lease end, not the cron's next interval (up to 5 minutes later)
+            next_due = self._wecom_next_due_date()
+            if next_due and not self.env["ir.cron.trigger"].sudo().search_count(
+                [("cron_id", "=", cron.id), ("call_at", "<=", next_due)], limit=1
+            ):
+                cron._trigger(at=next_due)
         return done
 
     # Channels whose outcomes may wait for the end of the batch. Others (group robots, whose rate limit
     # counts the sends already stored, and channels added by other addons) are stored after each send.
     _WECOM_BATCHED_CHANNELS = ("application",)
 
-    def _wecom_send_batch(self):
+    def _wecom_send_batch(self, deadline=None):
         """Send these claimed messages once each and store every outcome.
 
         One message's failure never stops or undoes the others, without a savepoint per message: an
@@ -1044,11 +1080,25 @@ class WeComMessage(models.Model):
         rolled back to the batch's savepoint and the outcomes gathered so far are stored again: a message
         sent is never forgotten (it would be resent). A lost database connection stops the batch: what is
         not stored is resent after the claim lease, with WeCom's duplicate check.
+
+        :param float deadline: ``time.monotonic()`` after which no message is sent any more (slow answers,
+            timeouts): the rest is released unsent, due again at once, before its claim could expire while
+            this sender still holds it (another sender would send it too)
+        :return: the number of messages tried
+        :rtype: int
         """
         cr = self.env.cr
         batch_savepoint = cr.savepoint()
         outcomes, stored = [], 0
-        for message in self:
+        released = self.browse()
+        for index, message in enumerate(self):
+            if deadline is not None and time.monotonic() > deadline:
+                released = self[index:]
+                _logger.warning(
+                    "WeCom outbox: batch too slow, %s message(s) released unsent: %s", len(released), released.ids
+                )
+                outcomes += [(message_id, {"claimed_at": False}) for message_id in released.ids]
+                break
             channel, try_count = message.channel, message.try_count
             try:
                 values = message._wecom_attempt()[0]
@@ -1065,6 +1115,7 @@ class WeComMessage(models.Model):
                 stored = len(outcomes)
         self._wecom_store_outcomes(outcomes[stored:])
         batch_savepoint.close(rollback=False)
+        return len(self) - len(released)
 
     def _wecom_transaction_aborted(self):
         """The current transaction failed (a query error) and refuses every query until rolled back."""
@@ -1120,8 +1171,13 @@ class WeComMessage(models.Model):
     def _wecom_update_rows(self, fnames, rows):
         fields_ = [self._fields[name] for name in fnames]
         for field in fields_:
-            if not field.store or not field.column_type or field.relational or field.translate \
-                    or field.company_dependent:
+            if (
+                not field.store
+                or not field.column_type
+                or field.relational
+                or field.translate
+                or field.company_dependent
+            ):
                 raise ValueError(f"{field} cannot be stored as a message outcome")
         cr = self.env.cr
         row_sql = "(%s::int4" + "".join(f", %s::{field.column_type[0]}" for field in fields_) + ")"

@@ -12,3 +12,4 @@ from . import test_chatter
 from . import test_rpc_arguments
 from . import test_tour
 from . import test_outbox_batch
+from . import test_fault_matrix

@@ -1,0 +1,317 @@
+"""Helpers shared by the benchmark scripts that run a real Odoo server against the mock WeCom
+(``bench_tokens.py``, ``bench_faults.py``): ports, the mock's process, a fresh database, the Odoo server,
+XML-RPC, and a description of the machine. Not a test module; nothing here asserts.
+"""
+
+import http.client
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+import xmlrpc.client
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from tests.mock_wecom import (  # noqa: E402
+    DEFAULT_AGENT_ID,
+    DEFAULT_CORP_ID,
+    DEFAULT_SECRET,
+    MockWeComControl,
+)
+
+__all__ = [
+    "DEFAULT_AGENT_ID",
+    "DEFAULT_CORP_ID",
+    "DEFAULT_SECRET",
+    "REPO",
+    "MockProcess",
+    "OdooServer",
+    "Rpc",
+    "drop_db",
+    "free_port",
+    "install_db",
+    "machine",
+    "pg_connect",
+]
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def odoo_command():
+    """``(command, core addons path)`` of the Odoo to run (``$ODOO_PATH`` or the importable ``odoo``)."""
+    odoo_path = os.environ.get("ODOO_PATH")
+    if odoo_path:
+        return [sys.executable, os.path.join(odoo_path, "odoo-bin")], os.path.join(odoo_path, "odoo", "addons")
+    try:
+        import odoo  # noqa: PLC0415
+    except ImportError:
+        sys.exit("Odoo is not importable and ODOO_PATH is not set: this benchmark needs a real Odoo.")
+    package = os.path.dirname(odoo.__file__)
+    odoo_bin = os.path.join(os.path.dirname(package), "odoo-bin")
+    # with workers, Odoo starts its gevent process again from sys.argv: "-m odoo" cannot be restarted so
+    command = [sys.executable, odoo_bin] if os.path.isfile(odoo_bin) else [sys.executable, "-m", "odoo"]
+    return command, os.path.join(package, "addons")
+
+
+def pg_settings():
+    return {
+        "host": os.environ.get("PGHOST", "127.0.0.1"),
+        "port": os.environ.get("PGPORT", "5432"),
+        "user": os.environ.get("PGUSER") or os.environ.get("USER") or "postgres",
+        "password": os.environ.get("PGPASSWORD"),
+    }
+
+
+def db_args():
+    pg = pg_settings()
+    args = ["--db_host", pg["host"], "--db_port", pg["port"], "--db_user", pg["user"]]
+    if pg["password"]:
+        args += ["--db_password", pg["password"]]
+    return args
+
+
+def pg_connect(dbname, autocommit=True):
+    """A plain psycopg2 connection (the benchmark's own: observing, time travel, faults)."""
+    import psycopg2  # noqa: PLC0415
+
+    pg = pg_settings()
+    conn = psycopg2.connect(
+        dbname=dbname,
+        host=pg["host"],
+        port=pg["port"],
+        user=pg["user"],
+        password=pg["password"],
+        application_name="wecom-bench",
+    )
+    conn.autocommit = autocommit
+    return conn
+
+
+def install_db(database, log):
+    """Create ``database`` with wecom_base installed (no demo data); output goes to ``log``."""
+    command, core_addons = odoo_command()
+    subprocess.run(
+        [
+            *command,
+            "-d",
+            database,
+            *db_args(),
+            "--addons-path",
+            f"{core_addons},{REPO}",
+            "-i",
+            "wecom_base",
+            "--stop-after-init",
+            "--without-demo=all",
+            "--log-level",
+            "warn",
+            "--http-port",
+            str(free_port()),
+        ],
+        check=True,
+        stdout=log,
+        stderr=log,
+    )
+
+
+def drop_db(database):
+    conn = pg_connect("postgres")
+    try:
+        with conn.cursor() as cr:
+            cr.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [database])
+            cr.execute(f'DROP DATABASE IF EXISTS "{database}"')
+    finally:
+        conn.close()
+
+
+def wait_http(port, timeout=120, process=None):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the server exited with status {process.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/web/webclient/version_info")
+            conn.getresponse().read()
+            conn.close()
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"nothing answered on port {port} within {timeout} s")
+
+
+class MockProcess:
+    """The mock WeCom in a process of its own (so that it can be killed and restarted on its port)."""
+
+    def __init__(self, port=None):
+        self.port = port or free_port()
+        self.process = None
+        self.control = MockWeComControl(f"http://127.0.0.1:{self.port}")
+
+    @property
+    def url(self):
+        return self.control.url
+
+    def start(self, timeout=20):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.mock_wecom", "--port", str(self.port)],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.time() + timeout
+        while True:
+            try:
+                self.control.stats()
+                return self
+            except Exception:  # noqa: BLE001 - not listening yet
+                if time.time() > deadline or self.process.poll() is not None:
+                    raise RuntimeError("the mock WeCom did not start") from None
+                time.sleep(0.1)
+
+    def stop(self):
+        self.control.close()
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+class OdooServer:
+    """``odoo-bin`` serving one database on a free 127.0.0.1 port.
+
+    :param int workers: ``--workers`` (0: threaded server)
+    :param int cron_threads: ``--max-cron-threads`` (with workers: cron worker processes)
+    """
+
+    def __init__(self, database, log, workers=0, cron_threads=0, extra=()):
+        self.database, self.log = database, log
+        self.workers, self.cron_threads, self.extra = workers, cron_threads, list(extra)
+        self.port = free_port()
+        self.process = None
+
+    def start(self):
+        command, core_addons = odoo_command()
+        self.process = subprocess.Popen(
+            [
+                *command,
+                "-d",
+                self.database,
+                "--db-filter",
+                f"^{self.database}$",
+                *db_args(),
+                "--addons-path",
+                f"{core_addons},{REPO}",
+                "--without-demo=all",
+                "--log-level",
+                "info",
+                "--http-interface",
+                "127.0.0.1",
+                "--http-port",
+                str(self.port),
+                "--gevent-port",
+                str(free_port()),
+                "--workers",
+                str(self.workers),
+                "--max-cron-threads",
+                str(self.cron_threads),
+                "--limit-time-real",
+                "600",
+                "--limit-time-cpu",
+                "600",
+                *self.extra,
+            ],
+            stdout=self.log,
+            stderr=self.log,
+            start_new_session=True,
+        )
+        wait_http(self.port, process=self.process)
+        return self
+
+    def worker_pids(self, kind="WorkerCron"):
+        """Pids of this server's live workers of one kind (``WorkerCron``, ``WorkerHTTP``), from its log."""
+        import re  # noqa: PLC0415
+
+        with open(self.log.name, errors="replace") as log:
+            seen = re.findall(rf"Worker {kind} \((\d+)\) alive", log.read())
+        children = {child.pid for child in self.children()}
+        return [int(pid) for pid in dict.fromkeys(seen) if int(pid) in children]
+
+    def children(self):
+        import psutil  # noqa: PLC0415 - Odoo requires it
+
+        try:
+            return psutil.Process(self.process.pid).children()
+        except psutil.NoSuchProcess:
+            return []
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+class Rpc:
+    """XML-RPC to one database as one user (one instance per thread: ServerProxy is not thread-safe)."""
+
+    def __init__(self, port, database, login="admin", password="admin"):
+        self.database, self.password = database, password
+        common = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/xmlrpc/2/common", allow_none=True)
+        self.uid = common.authenticate(database, login, password, {})
+        if not self.uid:
+            raise RuntimeError(f"cannot log in as {login}")
+        self.proxy = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/xmlrpc/2/object", allow_none=True)
+
+    def __call__(self, model, method, *args, **kwargs):
+        return self.proxy.execute_kw(self.database, self.uid, self.password, model, method, list(args), kwargs)
+
+
+def configure_wecom(rpc, mock_url, timeout=None):
+    """Point wecom_base at the mock (system parameters, CorpID) and create its application; returns its id."""
+    rpc("ir.config_parameter", "set_param", "wecom_base.api_base_url", mock_url)
+    if timeout is not None:
+        rpc("ir.config_parameter", "set_param", "wecom_base.timeout", str(timeout))
+    company_id = rpc("res.users", "read", [rpc.uid], ["company_id"])[0]["company_id"][0]
+    rpc("res.company", "write", [company_id], {"wecom_corp_id": DEFAULT_CORP_ID})
+    return rpc(
+        "wecom.application",
+        "create",
+        {"app_name": "Bench", "agent_id": DEFAULT_AGENT_ID, "secret": DEFAULT_SECRET, "company_id": company_id},
+    )
+
+
+def machine():
+    """``"2 CPU (AMD EPYC), load 0.52, python 3.11.7, PostgreSQL 15.x"``-like description of this machine."""
+    model = platform.processor() or "?"
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            model = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), model)
+    except OSError:
+        pass
+    try:
+        conn = pg_connect("postgres")
+        with conn.cursor() as cr:
+            cr.execute("SHOW server_version")
+            pg_version = cr.fetchone()[0].split()[0]
+        conn.close()
+    except Exception:  # noqa: BLE001 - a description only
+        pg_version = "?"
+    return (
+        f"{os.cpu_count()} CPU ({model}), load {os.getloadavg()[0]:.2f}, python {sys.version.split()[0]}, "
+        f"PostgreSQL {pg_version}"
+    )
