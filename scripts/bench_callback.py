@@ -65,7 +65,12 @@ def odoo_command():
         import odoo  # noqa: PLC0415
     except ImportError:
         sys.exit("Odoo is not importable and ODOO_PATH is not set: the callback benchmark needs a real Odoo.")
-    return [sys.executable, "-m", "odoo"], os.path.join(os.path.dirname(odoo.__file__), "addons")
+    package = os.path.dirname(odoo.__file__)
+    odoo_bin = os.path.join(os.path.dirname(package), "odoo-bin")
+    # odoo-bin when it sits next to the package: Odoo re-executes its own command line on a restart, which
+    # `python -m odoo` does not survive
+    command = [sys.executable, odoo_bin] if os.path.exists(odoo_bin) else [sys.executable, "-m", "odoo"]
+    return command, os.path.join(package, "addons")
 
 
 def db_args():

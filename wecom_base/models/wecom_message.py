@@ -9,10 +9,12 @@ import time
 from collections import defaultdict
 from datetime import timedelta
 
+from markupsafe import Markup
 from psycopg2.extensions import TRANSACTION_STATUS_INTRANS
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools.mail import generate_tracking_message_id
 
 from .. import const
 from ..lib import WeComApiError, WeComError, WeComNetworkError, WeComTokenError
@@ -70,14 +72,16 @@ class WeComMessage(models.Model):
 
     name = fields.Char(compute="_compute_name", store=True)
     channel = fields.Selection(
-        [("application", "Application"), ("robot", "Group Robot")], required=True, default="application",
+        [("application", "Application"), ("robot", "Group Robot")],
+        required=True,
+        default="application",
         help="How the message reaches WeCom. Other addons add channels with selection_add.",
     )
-    application_id = fields.Many2one("wecom.application", string="Application", index=True, check_company=True,
-                                     ondelete="restrict")
+    application_id = fields.Many2one(
+        "wecom.application", string="Application", index=True, check_company=True, ondelete="restrict"
+    )
     robot_id = fields.Many2one("wecom.robot", string="Robot", index=True, check_company=True, ondelete="restrict")
-    company_id = fields.Many2one("res.company", required=True, index=True,
-                                 default=lambda self: self.env.company)
+    company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
     msgtype = fields.Selection(
         [
             ("text", "Text"),
@@ -88,7 +92,9 @@ class WeComMessage(models.Model):
             ("file", "File"),
             ("template_card", "Template Card"),
         ],
-        string="Type", required=True, default="text",
+        string="Type",
+        required=True,
+        default="text",
     )
 
     # Recipients
@@ -115,8 +121,9 @@ class WeComMessage(models.Model):
     media_uploaded_at = fields.Datetime(copy=False, readonly=True)
 
     # Options
-    safe = fields.Selection([("0", "Shareable"), ("1", "Confidential"), ("2", "Within company only")],
-                            default="0", required=True)
+    safe = fields.Selection(
+        [("0", "Shareable"), ("1", "Confidential"), ("2", "Within company only")], default="0", required=True
+    )
     enable_id_trans = fields.Boolean(string="Translate IDs")
     enable_duplicate_check = fields.Boolean(string="Duplicate Check")
     duplicate_check_interval = fields.Integer(default=1800, help="Seconds (at most 4 hours).")
@@ -132,7 +139,10 @@ class WeComMessage(models.Model):
             ("cancel", "Cancelled"),
         ],
         # not tracked: a chatter entry per state change would cost more than the send itself
-        default="draft", required=True, index=True, copy=False,
+        default="draft",
+        required=True,
+        index=True,
+        copy=False,
     )
     failure_type = fields.Selection(
         [
@@ -150,7 +160,8 @@ class WeComMessage(models.Model):
     next_try_date = fields.Datetime(copy=False, readonly=True, index=True)
     claimed_at = fields.Datetime(copy=False, readonly=True, help="When a sender took the message (in flight).")
     resend_duplicate_check = fields.Boolean(
-        copy=False, readonly=True,
+        copy=False,
+        readonly=True,
         help="The previous attempt may have reached WeCom: resend with WeCom's duplicate check on.",
     )
     msgid = fields.Char(string="WeCom Message ID", copy=False, readonly=True, index=True)
@@ -190,8 +201,11 @@ class WeComMessage(models.Model):
         missing = self.user_ids.filtered(lambda user: not user.wecom_userid)
         if missing:
             raise ValidationError(
-                _("Recipients: these users have no WeCom user id: %(users)s. Set it on the user (WeCom tab) or "
-                  "remove them.", users=", ".join(missing.mapped("name")))
+                _(
+                    "Recipients: these users have no WeCom user id: %(users)s. Set it on the user (WeCom tab) or "
+                    "remove them.",
+                    users=", ".join(missing.mapped("name")),
+                )
             )
         users = _split_ids(self.user_ids.mapped("wecom_userid")) + _split_ids(self.to_userids)
         users = [user for user in dict.fromkeys(users) if user != "@all"]
@@ -216,8 +230,12 @@ class WeComMessage(models.Model):
                 ):
                     if len(recipients[key]) > limit:
                         raise ValidationError(
-                            _("Recipients: at most %(limit)s %(what)s per message, got %(count)s.",
-                              limit=limit, what=label, count=len(recipients[key]))
+                            _(
+                                "Recipients: at most %(limit)s %(what)s per message, got %(count)s.",
+                                limit=limit,
+                                what=label,
+                                count=len(recipients[key]),
+                            )
                         )
             validator = getattr(message, f"_wecom_validate__{message.msgtype}", None)
             if validator:
@@ -257,8 +275,12 @@ class WeComMessage(models.Model):
     def _wecom_check_bytes(self, field_label, value, limit):
         if _utf8_len(value) > limit:
             raise ValidationError(
-                _("%(field)s: at most %(limit)s bytes in UTF-8, got %(size)s.", field=field_label, limit=limit,
-                  size=_utf8_len(value))
+                _(
+                    "%(field)s: at most %(limit)s bytes in UTF-8, got %(size)s.",
+                    field=field_label,
+                    limit=limit,
+                    size=_utf8_len(value),
+                )
             )
 
     def _wecom_validate__text(self):
@@ -281,8 +303,9 @@ class WeComMessage(models.Model):
 
     def _wecom_validate__news(self):
         if not 1 <= len(self.article_ids) <= 8:
-            raise ValidationError(_("Articles: a news message has 1 to 8 articles, got %(count)s.",
-                                    count=len(self.article_ids)))
+            raise ValidationError(
+                _("Articles: a news message has 1 to 8 articles, got %(count)s.", count=len(self.article_ids))
+            )
         for article in self.article_ids:
             if not article.title or not article.url:
                 raise ValidationError(_("Articles: every article needs a title and a URL."))
@@ -397,10 +420,29 @@ class WeComMessage(models.Model):
     # ------------------------------------------------------------------ the send API
     @api.model
     @api.returns("self", lambda value: value.id)
-    def wecom_send(self, application=None, msgtype="text", content=None, users=None, userids=None, parties=None,
-                   tags=None, to_all=False, title=None, description=None, url=None, btntxt=None, articles=None,
-                   attachment=None, card=None, safe=0, enable_id_trans=False, enable_duplicate_check=False,
-                   duplicate_check_interval=1800, **unknown):
+    def wecom_send(
+        self,
+        application=None,
+        msgtype="text",
+        content=None,
+        users=None,
+        userids=None,
+        parties=None,
+        tags=None,
+        to_all=False,
+        title=None,
+        description=None,
+        url=None,
+        btntxt=None,
+        articles=None,
+        attachment=None,
+        card=None,
+        safe=0,
+        enable_id_trans=False,
+        enable_duplicate_check=False,
+        duplicate_check_interval=1800,
+        **unknown,
+    ):
         """Queue a WeCom application message; the outbox cron sends it (retries included).
 
         One call for addon code and for RPC clients (``execute_kw(db, uid, key, "wecom.message",
@@ -432,10 +474,24 @@ class WeComMessage(models.Model):
         self._wecom_check_sender()
         self._wecom_check_send_arguments(application, unknown)
         vals = self._wecom_send_values(
-            application=application, msgtype=msgtype, content=content, users=users, userids=userids,
-            parties=parties, tags=tags, to_all=to_all, title=title, description=description, url=url,
-            btntxt=btntxt, articles=articles, attachment=attachment, card=card, safe=safe,
-            enable_id_trans=enable_id_trans, enable_duplicate_check=enable_duplicate_check,
+            application=application,
+            msgtype=msgtype,
+            content=content,
+            users=users,
+            userids=userids,
+            parties=parties,
+            tags=tags,
+            to_all=to_all,
+            title=title,
+            description=description,
+            url=url,
+            btntxt=btntxt,
+            articles=articles,
+            attachment=attachment,
+            card=card,
+            safe=safe,
+            enable_id_trans=enable_id_trans,
+            enable_duplicate_check=enable_duplicate_check,
             duplicate_check_interval=duplicate_check_interval,
         )
         with self.env.cr.savepoint():  # a refused message leaves nothing behind
@@ -445,9 +501,21 @@ class WeComMessage(models.Model):
 
     @api.model
     @api.returns("self", lambda value: value.id)
-    def wecom_send_robot(self, robot, msgtype="text", content=None, mentioned_userids=None, mentioned_mobiles=None,
-                         mention_all=False, title=None, description=None, url=None, articles=None, attachment=None,
-                         card=None):
+    def wecom_send_robot(
+        self,
+        robot,
+        msgtype="text",
+        content=None,
+        mentioned_userids=None,
+        mentioned_mobiles=None,
+        mention_all=False,
+        title=None,
+        description=None,
+        url=None,
+        articles=None,
+        attachment=None,
+        card=None,
+    ):
         """Queue a group robot message; the outbox sends at most 20 a minute per robot, deferring the rest.
 
         :param robot: ``wecom.robot`` record or id
@@ -476,12 +544,32 @@ class WeComMessage(models.Model):
         if not robot_record:
             raise ValidationError(_("Argument robot: no WeCom group robot with id %(id)s.", id=robot))
         if msgtype not in ROBOT_MSGTYPES:
-            raise ValidationError(_("Argument msgtype: %(value)r is not one of %(allowed)s.", value=msgtype,
-                                    allowed=", ".join(ROBOT_MSGTYPES)))
+            raise ValidationError(
+                _(
+                    "Argument msgtype: %(value)r is not one of %(allowed)s.",
+                    value=msgtype,
+                    allowed=", ".join(ROBOT_MSGTYPES),
+                )
+            )
         vals = self._wecom_send_values(
-            application=None, msgtype=msgtype, content=content, users=None, userids=None, parties=None, tags=None,
-            to_all=False, title=title, description=description, url=url, btntxt=None, articles=articles,
-            attachment=attachment, card=card, safe=0, enable_id_trans=False, enable_duplicate_check=False,
+            application=None,
+            msgtype=msgtype,
+            content=content,
+            users=None,
+            userids=None,
+            parties=None,
+            tags=None,
+            to_all=False,
+            title=title,
+            description=description,
+            url=url,
+            btntxt=None,
+            articles=articles,
+            attachment=attachment,
+            card=card,
+            safe=0,
+            enable_id_trans=False,
+            enable_duplicate_check=False,
             duplicate_check_interval=1800,
         )
         for name, value in (("mentioned_userids", mentioned_userids), ("mentioned_mobiles", mentioned_mobiles)):
@@ -489,15 +577,17 @@ class WeComMessage(models.Model):
                 raise ValidationError(_("Argument %(name)s: expected a list of strings.", name=name))
         if not isinstance(mention_all, bool):
             raise ValidationError(_("Argument mention_all: expected true or false."))
-        vals.update({
-            "channel": "robot",
-            "robot_id": robot_record.id,
-            "company_id": robot_record.company_id.id,
-            "application_id": False,
-            "mentioned_userids": "|".join(_split_ids(mentioned_userids)) or False,
-            "mentioned_mobiles": "|".join(_split_ids(mentioned_mobiles)) or False,
-            "mention_all": mention_all,
-        })
+        vals.update(
+            {
+                "channel": "robot",
+                "robot_id": robot_record.id,
+                "company_id": robot_record.company_id.id,
+                "application_id": False,
+                "mentioned_userids": "|".join(_split_ids(mentioned_userids)) or False,
+                "mentioned_mobiles": "|".join(_split_ids(mentioned_mobiles)) or False,
+                "mention_all": mention_all,
+            }
+        )
         with self.env.cr.savepoint():
             message = self.create(vals)
             message.action_send()
@@ -511,16 +601,24 @@ class WeComMessage(models.Model):
         :raise ValidationError: naming the argument and why it is wrong
         """
         if unknown:
-            known = [name for name, parameter in inspect.signature(WeComMessage.wecom_send).parameters.items()
-                     if name != "self" and parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
-            raise ValidationError(self.env._(
-                "Argument %(names)s: wecom_send has no such argument. It takes %(known)s.",
-                names=", ".join(sorted(unknown)), known=", ".join(known),
-            ))
+            known = [
+                name
+                for name, parameter in inspect.signature(WeComMessage.wecom_send).parameters.items()
+                if name != "self" and parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+            ]
+            raise ValidationError(
+                self.env._(
+                    "Argument %(names)s: wecom_send has no such argument. It takes %(known)s.",
+                    names=", ".join(sorted(unknown)),
+                    known=", ".join(known),
+                )
+            )
         if application is None or application is False:
-            raise ValidationError(self.env._(
-                "Argument application: missing; give the id of the WeCom application that sends the message."
-            ))
+            raise ValidationError(
+                self.env._(
+                    "Argument application: missing; give the id of the WeCom application that sends the message."
+                )
+            )
 
     def _wecom_check_send_recipients(self, user_ids, to_userids, to_partyids, to_tagids, to_all):
         """Check the recipient arguments of :meth:`wecom_send`: at least one recipient unless ``to_all``,
@@ -535,41 +633,75 @@ class WeComMessage(models.Model):
         parties, tags = _split_ids(to_partyids), _split_ids(to_tagids)
         if not (user_ids or userids or parties or tags):
             if given_userids:
-                raise ValidationError(self.env._(
-                    "Argument userids: \"@all\" is not a recipient; pass to_all=True to send to everyone the "
-                    "application sees."
-                ))
-            raise ValidationError(self.env._(
-                "Recipients: give at least one user, department or tag (arguments users, userids, parties, tags), "
-                "or pass to_all=True to send to everyone the application sees."
-            ))
+                raise ValidationError(
+                    self.env._(
+                        'Argument userids: "@all" is not a recipient; pass to_all=True to send to everyone the '
+                        "application sees."
+                    )
+                )
+            raise ValidationError(
+                self.env._(
+                    "Recipients: give at least one user, department or tag (arguments users, userids, parties, tags), "
+                    "or pass to_all=True to send to everyone the application sees."
+                )
+            )
         for name, values, label, limit in (
             ("userids", userids, self.env._("users"), 1000),
             ("parties", parties, self.env._("departments"), 100),
             ("tags", tags, self.env._("tags"), 100),
         ):
             if len(values) > limit:
-                raise ValidationError(self.env._(
-                    "Argument %(name)s: at most %(limit)s %(what)s per message, got %(count)s.",
-                    name=name, limit=limit, what=label, count=len(values),
-                ))
+                raise ValidationError(
+                    self.env._(
+                        "Argument %(name)s: at most %(limit)s %(what)s per message, got %(count)s.",
+                        name=name,
+                        limit=limit,
+                        what=label,
+                        count=len(values),
+                    )
+                )
         if user_ids:
             everyone = dict.fromkeys(self.env["res.users"].browse(user_ids).mapped("wecom_userid") + userids)
             everyone.pop(False, None)
             if len(everyone) > 1000:
-                raise ValidationError(self.env._(
-                    "Arguments users and userids: at most 1000 users per message together, got %(count)s.",
-                    count=len(everyone),
-                ))
+                raise ValidationError(
+                    self.env._(
+                        "Arguments users and userids: at most 1000 users per message together, got %(count)s.",
+                        count=len(everyone),
+                    )
+                )
 
-    def _wecom_send_values(self, application, msgtype, content, users, userids, parties, tags, to_all, title,
-                           description, url, btntxt, articles, attachment, card, safe, enable_id_trans,
-                           enable_duplicate_check, duplicate_check_interval):
+    def _wecom_send_values(  # noqa: C901 - one check per documented argument of wecom_send, in order
+        self,
+        application,
+        msgtype,
+        content,
+        users,
+        userids,
+        parties,
+        tags,
+        to_all,
+        title,
+        description,
+        url,
+        btntxt,
+        articles,
+        attachment,
+        card,
+        safe,
+        enable_id_trans,
+        enable_duplicate_check,
+        duplicate_check_interval,
+    ):
         def check_type(name, value, types, type_label):
             if value is not None and value is not False and not isinstance(value, types):
                 raise ValidationError(
-                    self.env._("Argument %(name)s: expected %(expected)s, got %(got)s.", name=name, expected=type_label,
-                      got=type(value).__name__)
+                    self.env._(
+                        "Argument %(name)s: expected %(expected)s, got %(got)s.",
+                        name=name,
+                        expected=type_label,
+                        got=type(value).__name__,
+                    )
                 )
 
         def ids_of(name, value, model):
@@ -577,24 +709,35 @@ class WeComMessage(models.Model):
                 return []
             if isinstance(value, models.BaseModel):
                 if value._name != model:
-                    raise ValidationError(self.env._("Argument %(name)s: expected %(model)s records.", name=name, model=model))
+                    raise ValidationError(
+                        self.env._("Argument %(name)s: expected %(model)s records.", name=name, model=model)
+                    )
                 return value.ids
             values = value if isinstance(value, (list, tuple)) else [value]
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-                raise ValidationError(self.env._("Argument %(name)s: expected a list of %(model)s ids.", name=name, model=model))
+                raise ValidationError(
+                    self.env._("Argument %(name)s: expected a list of %(model)s ids.", name=name, model=model)
+                )
             records = self.env[model].browse(values).exists()
             if len(records) != len(set(values)):
                 raise ValidationError(
-                    self.env._("Argument %(name)s: unknown %(model)s ids %(ids)s.", name=name, model=model,
-                      ids=sorted(set(values) - set(records.ids)))
+                    self.env._(
+                        "Argument %(name)s: unknown %(model)s ids %(ids)s.",
+                        name=name,
+                        model=model,
+                        ids=sorted(set(values) - set(records.ids)),
+                    )
                 )
             return records.ids
 
         def id_list(name, value):
             check_type(name, value, (str, list, tuple), self.env._("a list of strings or a |-separated string"))
-            if isinstance(value, (list, tuple)) and not all(isinstance(v, (str, int)) and not isinstance(v, bool)
-                                                            for v in value):
-                raise ValidationError(self.env._("Argument %(name)s: every id must be a string or a number.", name=name))
+            if isinstance(value, (list, tuple)) and not all(
+                isinstance(v, (str, int)) and not isinstance(v, bool) for v in value
+            ):
+                raise ValidationError(
+                    self.env._("Argument %(name)s: every id must be a string or a number.", name=name)
+                )
             return "|".join(_split_ids(value)) or False
 
         if application is None:
@@ -610,10 +753,16 @@ class WeComMessage(models.Model):
             except AccessError:
                 exists = False
             if not exists:
-                raise ValidationError(self.env._("Argument application: no WeCom application with id %(id)s.", id=application))
+                raise ValidationError(
+                    self.env._("Argument application: no WeCom application with id %(id)s.", id=application)
+                )
         else:
-            raise ValidationError(self.env._("Argument application: expected a wecom.application id, got %(got)s.",
-                                    got=type(application).__name__))
+            raise ValidationError(
+                self.env._(
+                    "Argument application: expected a wecom.application id, got %(got)s.",
+                    got=type(application).__name__,
+                )
+            )
         try:
             if app:
                 app.check_access("read")
@@ -624,10 +773,17 @@ class WeComMessage(models.Model):
         msgtypes = dict(self._fields["msgtype"]._description_selection(self.env))
         if msgtype not in msgtypes:
             raise ValidationError(
-                self.env._("Argument msgtype: %(value)r is not one of %(allowed)s.", value=msgtype, allowed=", ".join(msgtypes))
+                self.env._(
+                    "Argument msgtype: %(value)r is not one of %(allowed)s.", value=msgtype, allowed=", ".join(msgtypes)
+                )
             )
-        for name, value in (("content", content), ("title", title), ("description", description), ("url", url),
-                            ("btntxt", btntxt)):
+        for name, value in (
+            ("content", content),
+            ("title", title),
+            ("description", description),
+            ("url", url),
+            ("btntxt", btntxt),
+        ):
             check_type(name, value, str, self.env._("a string"))
         check_type("to_all", to_all, bool, self.env._("true or false"))
         check_type("card", card, dict, self.env._("an object"))
@@ -638,13 +794,17 @@ class WeComMessage(models.Model):
         article_commands = []
         for article in articles or []:
             if not isinstance(article, dict):
-                raise ValidationError(self.env._("Argument articles: every article is an object with title, description, url, "
-                                        "picurl."))
+                raise ValidationError(
+                    self.env._("Argument articles: every article is an object with title, description, url, picurl.")
+                )
             unknown = set(article) - {"title", "description", "url", "picurl"}
             if unknown:
-                raise ValidationError(self.env._("Argument articles: unknown keys %(keys)s.", keys=", ".join(sorted(unknown))))
-            article_commands.append((0, 0, {key: article.get(key) or False for key in
-                                            ("title", "description", "url", "picurl")}))
+                raise ValidationError(
+                    self.env._("Argument articles: unknown keys %(keys)s.", keys=", ".join(sorted(unknown)))
+                )
+            article_commands.append(
+                (0, 0, {key: article.get(key) or False for key in ("title", "description", "url", "picurl")})
+            )
         attachment_ids = ids_of("attachment", attachment, "ir.attachment")
         user_ids = ids_of("users", users, "res.users")
         to_userids = id_list("userids", userids)
@@ -682,10 +842,16 @@ class WeComMessage(models.Model):
         self._wecom_check_sender()
         todo = self.filtered(lambda m: m.state in ("draft", "exception", "cancel"))
         todo._wecom_validate()
-        todo.write({
-            "state": "outgoing", "failure_type": False, "failure_reason": False, "try_count": 0,
-            "next_try_date": False, "claimed_at": False,
-        })
+        todo.write(
+            {
+                "state": "outgoing",
+                "failure_type": False,
+                "failure_reason": False,
+                "try_count": 0,
+                "next_try_date": False,
+                "claimed_at": False,
+            }
+        )
         if todo:
             self.env.ref("wecom_base.ir_cron_wecom_message_queue")._trigger()
         return True
@@ -737,9 +903,7 @@ class WeComMessage(models.Model):
         return True
 
     def _wecom_lock_for_send(self):
-        self.env.cr.execute(
-            "SELECT id FROM wecom_message WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", [self.id]
-        )
+        self.env.cr.execute("SELECT id FROM wecom_message WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", [self.id])
         if not self.env.cr.rowcount:
             raise UserError(_("This message is being sent right now; wait a moment."))
         self.invalidate_recordset()
@@ -766,6 +930,7 @@ class WeComMessage(models.Model):
         self.ensure_one()
         values, data = self._wecom_attempt(raise_errors=raise_errors)
         self.write(values)
+        self._wecom_log_outcomes()
         return data
 
     def _wecom_attempt(self, raise_errors=False):
@@ -850,7 +1015,9 @@ class WeComMessage(models.Model):
             return {"media_id": self.media_id}
         attachment = self.attachment_id.sudo()
         media_id = self._wecom_client().robot_upload(
-            self.robot_id._wecom_robot_key(), attachment.name or "file", base64.b64decode(attachment.datas or b""),
+            self.robot_id._wecom_robot_key(),
+            attachment.name or "file",
+            base64.b64decode(attachment.datas or b""),
             mimetype=attachment.mimetype or "application/octet-stream",
         )
         self.write({"media_id": media_id, "media_uploaded_at": fields.Datetime.now()})
@@ -866,7 +1033,8 @@ class WeComMessage(models.Model):
             "invalid_users": data.get("invaliduser") or False,
             "invalid_parties": data.get("invalidparty") or False,
             "invalid_tags": data.get("invalidtag") or False,
-            "unlicensed_users": "|".join(data["unlicenseduser"]) if isinstance(data.get("unlicenseduser"), list)
+            "unlicensed_users": "|".join(data["unlicenseduser"])
+            if isinstance(data.get("unlicenseduser"), list)
             else (data.get("unlicenseduser") or False),
         }
         partial = any(invalid.values())
@@ -984,8 +1152,11 @@ class WeComMessage(models.Model):
             rows = self.env.cr.fetchall()
         recovered = [row[0] for row in rows if row[1]]
         if recovered:
-            _logger.warning("WeCom outbox: resending %s message(s) left in flight by a stopped sender: %s",
-                            len(recovered), recovered)
+            _logger.warning(
+                "WeCom outbox: resending %s message(s) left in flight by a stopped sender: %s",
+                len(recovered),
+                recovered,
+            )
         messages = self.browse([row[0] for row in rows])
         messages.invalidate_recordset(["claimed_at", "resend_duplicate_check"])
         return messages
@@ -1114,8 +1285,70 @@ class WeComMessage(models.Model):
                 self._wecom_store_outcomes(outcomes[stored:])
                 stored = len(outcomes)
         self._wecom_store_outcomes(outcomes[stored:])
+        self.browse([message_id for message_id, _values in outcomes])._wecom_log_outcomes()
         batch_savepoint.close(rollback=False)
         return len(self) - len(released)
+
+    def _wecom_log_outcomes(self):
+        """Note each message's final outcome (sent, partially sent, failed) in its chatter, in one batch."""
+        if not self:
+            return
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT id, state, msgid, invalid_users, failure_reason FROM wecom_message "
+            "WHERE id IN %s AND state IN ('sent', 'partial', 'exception')",
+            [tuple(self.ids)],
+        )
+        bodies = {}
+        for message_id, state, msgid, invalid_users, reason in self.env.cr.fetchall():
+            if state == "sent":
+                text = self.env._("Sent to WeCom (message id %(msgid)s).", msgid=msgid or "-")
+            elif state == "partial":
+                text = self.env._(
+                    "Sent to WeCom (message id %(msgid)s); WeCom refused some recipients: %(invalid)s.",
+                    msgid=msgid or "-",
+                    invalid=invalid_users or "-",
+                )
+            else:
+                text = self.env._("Not sent: %(reason)s", reason=reason or "-")
+            bodies[message_id] = Markup("<p>%s</p>") % text
+        if bodies:
+            self.browse(list(bodies))._wecom_insert_notes(bodies)
+
+    def _wecom_insert_notes(self, bodies):
+        """Insert chatter notes ``{message id: html body}`` with one INSERT, as ``_message_log_batch`` would
+        create them (internal notes, no notification), without the ORM's per-record work: the outbox logs
+        every outcome of every batch."""
+        author_id, email_from = self._message_compute_author(None, None, raise_on_email=False)
+        reply_to = self.env["mail.thread"]._notify_get_reply_to(default=email_from)[False]
+        subtype_id = self.env["ir.model.data"]._xmlid_to_res_id("mail.mt_note")
+        now = self.env.cr.now()
+        rows, params = [], []
+        for message_id, body in bodies.items():
+            rows.append("(%s, %s, %s, 'notification', %s, true, %s, %s, %s, %s, false, %s, %s, %s, %s, %s)")
+            params += [
+                self._name,
+                message_id,
+                str(body),
+                subtype_id,
+                author_id,
+                email_from,
+                reply_to,
+                generate_tracking_message_id("message-notify"),
+                now,
+                self.env.uid,
+                now,
+                self.env.uid,
+                now,
+            ]
+        self.env.cr.execute(
+            "INSERT INTO mail_message (model, res_id, body, message_type, subtype_id, is_internal, author_id,"
+            " email_from, reply_to, message_id, email_add_signature, date, create_uid, create_date, write_uid,"
+            f" write_date) VALUES {', '.join(rows)}",
+            params,
+        )
+        self.invalidate_recordset(["message_ids"], flush=False)
+        self.env["mail.message"].invalidate_model()
 
     def _wecom_transaction_aborted(self):
         """The current transaction failed (a query error) and refuses every query until rolled back."""

@@ -39,3 +39,44 @@ class TestApplicationChatter(WeComCase):
         self.assertIn("WeCom failure", notes[0])
         self.assertIn("40001", notes[0])
         self.assertNotIn("wrong-secret", notes[0])
+
+
+@tagged("post_install", "-at_install")
+class TestMessageChatter(WeComCase):
+    def queue(self, userids, content):
+        message = self.env["wecom.message"].create(
+            {"application_id": self.app.id, "to_userids": userids, "content": content}
+        )
+        message.action_send()
+        return message
+
+    def notes(self, message):
+        message.invalidate_recordset(["message_ids"])
+        return [str(body) for body in message.message_ids.mapped("body")]
+
+    def test_drain_notes_each_outcome(self):
+        sent = self.queue("zhangsan", "all good")
+        partial = self.queue("zhangsan|invalid_1", "some good")
+        failed = self.queue("invalid_2", "<b>nobody</b>")
+        self.env["wecom.message"]._cron_process_queue()
+        self.assertEqual((sent.state, partial.state, failed.state), ("sent", "partial", "exception"))
+        self.assertIn(f"Sent to WeCom (message id {sent.msgid})", self.notes(sent)[0])
+        self.assertIn("invalid_1", self.notes(partial)[0])
+        self.assertIn("Not sent", self.notes(failed)[0])
+        self.assertIn("81013", self.notes(failed)[0])
+
+    def test_send_now_notes_the_outcome(self):
+        message = self.env["wecom.message"].create(
+            {"application_id": self.app.id, "to_userids": "zhangsan", "content": "now"}
+        )
+        message.action_send_now()
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(len([n for n in self.notes(message) if "Sent to WeCom" in n]), 1)
+
+    def test_failure_reason_is_escaped(self):
+        self.mock.add_fault(path="/cgi-bin/message/send", errcode=40008, errmsg="<script>alert(1)</script>", times=-1)
+        message = self.queue("zhangsan", "x")
+        self.env["wecom.message"]._cron_process_queue()
+        self.assertEqual(message.state, "exception")
+        note = self.notes(message)[0]
+        self.assertNotIn("<script>", note)
