@@ -180,10 +180,14 @@ class WeComApplication(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            if isinstance(vals.get("secret"), str):
-                vals["secret"] = vals["secret"].strip()
             self._wecom_precheck_agent(vals)
         return super().create(vals_list)
+
+    @api.model
+    def _wecom_clean_vals(self, vals):
+        if isinstance(vals.get("secret"), str):
+            vals["secret"] = vals["secret"].strip()
+        return super()._wecom_clean_vals(vals)
 
     @api.model
     def _wecom_precheck_agent(self, vals):
@@ -207,8 +211,6 @@ class WeComApplication(models.Model):
                 )
 
     def write(self, vals):
-        if isinstance(vals.get("secret"), str):
-            vals["secret"] = vals["secret"].strip()
         result = super().write(vals)
         if {"secret", "company_id", "agent_id"} & set(vals):
             self._wecom_forget_token()

@@ -147,8 +147,15 @@ class WeComBase(models.AbstractModel):
         except Exception:  # noqa: BLE001 - the transaction may be aborted: URL secrets are still masked
             return ()
 
+    @api.model
+    def _wecom_clean_vals(self, vals):
+        """Normalise the values of a create or write before they are stored (override and return ``vals``,
+        a copy the override may change). A ValidationError raised here refuses the values."""
+        return vals
+
     @api.model_create_multi
     def create(self, vals_list):
+        vals_list = [self._wecom_clean_vals(dict(vals)) for vals in vals_list]
         try:
             return super().create(vals_list)
         except Exception as exc:
@@ -156,6 +163,7 @@ class WeComBase(models.AbstractModel):
             raise
 
     def write(self, vals):
+        vals = self._wecom_clean_vals(dict(vals))
         try:
             return super().write(vals)
         except Exception as exc:

@@ -72,14 +72,7 @@ class WeComRobot(models.Model):
                         "the group chat's robot settings."
                     )
                 ) from None
-        return vals
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        return super().create([self._wecom_clean_vals(dict(vals)) for vals in vals_list])
-
-    def write(self, vals):
-        return super().write(self._wecom_clean_vals(dict(vals)))
+        return super()._wecom_clean_vals(vals)
 
     def _wecom_robot_key(self):
         self.ensure_one()

@@ -161,14 +161,7 @@ class WeComWebhook(models.Model):
                 vals[field] = vals[field].strip() or False
         if "path_token" in vals and not self.env.su:
             vals.pop("path_token")  # only action_regenerate_path_token() sets it
-        return vals
-
-    @api.model_create_multi
-    def create(self, vals_list):
-        return super().create([self._wecom_clean_vals(dict(vals)) for vals in vals_list])
-
-    def write(self, vals):
-        return super().write(self._wecom_clean_vals(dict(vals)))
+        return super()._wecom_clean_vals(vals)
 
     @api.constrains("callback_token", "encoding_aes_key")
     def _check_credentials(self):
