@@ -21,16 +21,13 @@ import importlib.util
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import xmlrpc.client
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchlib import REPO, OdooServer, Rpc, drop_db, install_db
 
 
 def _load_crypto():
@@ -49,55 +46,6 @@ CORP_ID = "wwbench000000000001"
 TOKEN = "BenchToken2026"
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 AGENT_ID = 1000002
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def odoo_command():
-    odoo_path = os.environ.get("ODOO_PATH")
-    if odoo_path:
-        return [sys.executable, os.path.join(odoo_path, "odoo-bin")], os.path.join(odoo_path, "odoo", "addons")
-    try:
-        import odoo  # noqa: PLC0415
-    except ImportError:
-        sys.exit("Odoo is not importable and ODOO_PATH is not set: the callback benchmark needs a real Odoo.")
-    package = os.path.dirname(odoo.__file__)
-    odoo_bin = os.path.join(os.path.dirname(package), "odoo-bin")
-    # odoo-bin when it sits next to the package: Odoo re-executes its own command line on a restart, which
-    # `python -m odoo` does not survive
-    command = [sys.executable, odoo_bin] if os.path.exists(odoo_bin) else [sys.executable, "-m", "odoo"]
-    return command, os.path.join(package, "addons")
-
-
-def db_args():
-    args = [
-        "--db_host",
-        os.environ.get("PGHOST", "127.0.0.1"),
-        "--db_port",
-        os.environ.get("PGPORT", "5432"),
-        "--db_user",
-        os.environ.get("PGUSER") or os.environ.get("USER") or "postgres",
-    ]
-    if os.environ.get("PGPASSWORD"):
-        args += ["--db_password", os.environ["PGPASSWORD"]]
-    return args
-
-
-def wait_http(port, timeout=120):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/web/webclient/version_info")
-            conn.getresponse().read()
-            return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"Odoo did not answer on port {port} within {timeout} s")
 
 
 def build_requests(crypto, path, count, duplicate_share, rng, offset=0):
@@ -191,61 +139,25 @@ def main():
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
 
-    command, core_addons = odoo_command()
     database = f"wecom_bench_cb_{os.getpid()}"
-    port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="wecom-bench-callback-", suffix=".log", delete=False)
-    common = [
-        "-d",
-        database,
-        *db_args(),
-        "--addons-path",
-        f"{core_addons},{REPO}",
-        "--without-demo=all",
-        "--log-level",
-        "warn",
-    ]
     print(f"installing wecom_base into {database} ...", flush=True)
-    subprocess.run(
-        [*command, *common, "-i", "wecom_base", "--stop-after-init", "--http-port", str(port)],
-        check=True,
-        stdout=log,
-        stderr=log,
-    )
-    server = subprocess.Popen(
-        [
-            *command,
-            *common,
-            "--http-interface",
-            "127.0.0.1",
-            "--http-port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--max-cron-threads",
-            "0",
-            "--limit-time-real",
-            "600",
-            "--db_maxconn",
-            str(max(64, args.clients + 8)),
-        ],
-        stdout=log,
-        stderr=log,
+    install_db(database, log)
+    server = OdooServer(
+        database,
+        log,
+        workers=args.workers,
+        db_filter=False,  # one database: no --db-filter, whose per-request check costs ~20 % of the throughput
+        extra=["--log-level", "warn", "--db_maxconn", str(max(64, args.clients + 8))],
         # a prefork worker drops a connection whose request has not arrived within 2 s; the benchmark's own
         # client threads compete for the same 2 CPUs, so give them the time a reverse proxy would
-        env={**os.environ, "ODOO_HTTP_SOCKET_TIMEOUT": os.environ.get("ODOO_HTTP_SOCKET_TIMEOUT", "10")},
+        env={"ODOO_HTTP_SOCKET_TIMEOUT": os.environ.get("ODOO_HTTP_SOCKET_TIMEOUT", "10")},
     )
     try:
-        wait_http(port)
-        rpc = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/xmlrpc/2/object", allow_none=True)
-        uid = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{port}/xmlrpc/2/common").authenticate(
-            database, "admin", "admin", {}
-        )
-
-        def call(model, method, *params, **kw):
-            return rpc.execute_kw(database, uid, "admin", model, method, list(params), kw)
-
-        company_id = call("res.users", "read", [uid], ["company_id"])[0]["company_id"][0]
+        server.start()
+        port = server.port
+        call = Rpc(port, database)
+        company_id = call("res.users", "read", [call.uid], ["company_id"])[0]["company_id"][0]
         call("res.company", "write", [company_id], {"wecom_corp_id": CORP_ID})
         app_id = call(
             "wecom.application",
@@ -301,18 +213,9 @@ def main():
             print(json.dumps(figures))
         return 0 if not errors and not duplicates and not lost else 1
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.stop()
         if not args.keep_db:
-            subprocess.run(
-                ["dropdb", "--if-exists", "-h", os.environ.get("PGHOST", "127.0.0.1"), database],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                check=False,
-            )
+            drop_db(database)
         print(f"(Odoo log: {log.name})")
 
 

@@ -1,6 +1,6 @@
-"""Helpers shared by the benchmark scripts that run a real Odoo server against the mock WeCom
-(``bench_tokens.py``, ``bench_faults.py``): ports, the mock's process, a fresh database, the Odoo server,
-XML-RPC, and a description of the machine. Not a test module; nothing here asserts.
+"""Helpers shared by the benchmark scripts that run a real Odoo server (``bench_tokens.py``,
+``bench_faults.py``, ``bench_callback.py``): ports, the mock WeCom's process, a fresh database, the Odoo
+server, XML-RPC, and a description of the machine. Not a test module; nothing here asserts.
 """
 
 import http.client
@@ -195,9 +195,10 @@ class OdooServer:
     :param int cron_threads: ``--max-cron-threads`` (with workers: cron worker processes)
     """
 
-    def __init__(self, database, log, workers=0, cron_threads=0, extra=()):
-        self.database, self.log = database, log
+    def __init__(self, database, log, workers=0, cron_threads=0, extra=(), env=None, db_filter=True):
+        self.database, self.log, self.db_filter = database, log, db_filter
         self.workers, self.cron_threads, self.extra = workers, cron_threads, list(extra)
+        self.env = {**os.environ, **(env or {})}
         self.port = free_port()
         self.process = None
 
@@ -208,8 +209,7 @@ class OdooServer:
                 *command,
                 "-d",
                 self.database,
-                "--db-filter",
-                f"^{self.database}$",
+                *(["--db-filter", f"^{self.database}$"] if self.db_filter else []),
                 *db_args(),
                 "--addons-path",
                 f"{core_addons},{REPO}",
@@ -234,6 +234,7 @@ class OdooServer:
             ],
             stdout=self.log,
             stderr=self.log,
+            env=self.env,
             start_new_session=True,
         )
         wait_http(self.port, process=self.process)
