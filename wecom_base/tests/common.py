@@ -8,8 +8,10 @@ over HTTP only (``MockWeComControl``), so both work alike.
 import importlib.util
 import os
 import sys
+import time
 import unittest
 from contextlib import contextmanager
+from urllib.parse import urlencode
 
 from odoo.tests import TransactionCase, new_test_user
 
@@ -111,9 +113,12 @@ def run_concurrently(registry, count, target, timeout=60):
     return results, errors
 
 
-class WeComCase(TransactionCase):
-    """A company with a CorpID, one application known to the mock, and three users:
-    ``user_plain`` (internal user, no WeCom group), ``user_wecom`` (WeCom user), ``user_manager``."""
+class WeComMockMixin:
+    """Point wecom_base at the mock WeCom for a test class (TransactionCase or HttpCase): ``cls.mock``, the
+    API base URL and timeout, and the CorpID of ``cls.company``; each test starts with a reset mock and an
+    empty token cache."""
+
+    WECOM_TIMEOUT = "2"
 
     @classmethod
     def setUpClass(cls):
@@ -122,9 +127,24 @@ class WeComCase(TransactionCase):
         cls.mock.reset()
         icp = cls.env["ir.config_parameter"].sudo()
         icp.set_param(PARAM_API_BASE_URL, cls.mock.url)
-        icp.set_param(PARAM_TIMEOUT, "2")
+        icp.set_param(PARAM_TIMEOUT, cls.WECOM_TIMEOUT)
         cls.company = cls.env.company
         cls.company.wecom_corp_id = MOCK_CORP_ID
+
+    def setUp(self):
+        super().setUp()
+        self.mock.reset()
+        clear_token_cache()
+        self.addCleanup(clear_token_cache)
+
+
+class WeComCase(WeComMockMixin, TransactionCase):
+    """A company with a CorpID, one application known to the mock, and three users:
+    ``user_plain`` (internal user, no WeCom group), ``user_wecom`` (WeCom user), ``user_manager``."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
         cls.app_type = cls.env.ref("wecom_base.application_type_self_built")
         cls.app = cls.env["wecom.application"].create(
             {
@@ -143,12 +163,6 @@ class WeComCase(TransactionCase):
             cls.env, login="wecom_manager", groups="base.group_user,wecom_base.group_wecom_manager"
         )
 
-    def setUp(self):
-        super().setUp()
-        self.mock.reset()
-        clear_token_cache()
-        self.addCleanup(clear_token_cache)
-
     # helpers ---------------------------------------------------------------------------------
     def token_state(self, app=None):
         app = app or self.app
@@ -165,3 +179,32 @@ class WeComCase(TransactionCase):
         yield
         got = {key: self.mock.count(path) - before[key] for key, path in paths.items()}
         self.assertEqual(got, expected, "requests received by the mock WeCom")
+
+
+class WeComCallbackMixin:
+    """Build and post callback requests the way WeCom does, to ``cls.webhook`` with ``cls.crypto`` (HttpCase)."""
+
+    def url(self, path_token=None, **params):
+        path = f"/wecom/callback/{path_token or self.webhook.path_token}"
+        return f"{path}?{urlencode(params)}" if params else path
+
+    def signed_params(self, encrypted, timestamp=None, nonce="1372623149", crypto=None):
+        timestamp = str(int(time.time())) if timestamp is None else str(timestamp)
+        crypto = crypto or self.crypto
+        return {"msg_signature": crypto.signature(timestamp, nonce, encrypted), "timestamp": timestamp, "nonce": nonce}
+
+    def envelope(self, encrypted):
+        return (
+            f"<xml><ToUserName><![CDATA[{MOCK_CORP_ID}]]></ToUserName><AgentID>{MOCK_AGENT_ID}</AgentID>"
+            f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
+        ).encode()
+
+    def post(self, body, params, path_token=None, headers=None):
+        return self.url_open(
+            self.url(path_token, **params), data=body, headers={"Content-Type": "text/xml", **(headers or {})}
+        )
+
+    def deliver(self, xml, crypto=None, **kwargs):
+        """Encrypt, sign and post a message like WeCom does."""
+        encrypted = (crypto or self.crypto).encrypt(xml)
+        return self.post(self.envelope(encrypted), self.signed_params(encrypted, crypto=crypto), **kwargs)

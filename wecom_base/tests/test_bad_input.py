@@ -10,18 +10,16 @@ import base64
 import logging
 import time
 from contextlib import contextmanager
-from urllib.parse import urlencode
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from odoo.addons.wecom_base.const import PARAM_API_BASE_URL, PARAM_TIMEOUT
+from odoo.addons.wecom_base.const import PARAM_API_BASE_URL
 from odoo.addons.wecom_base.lib import WeComCallbackCrypto
-from odoo.addons.wecom_base.models.wecom_application import clear_token_cache
 
-from .common import MOCK_AGENT_ID, MOCK_CORP_ID, MOCK_ROBOT_KEY, MOCK_SECRET, get_mock
+from .common import MOCK_AGENT_ID, MOCK_CORP_ID, MOCK_ROBOT_KEY, MOCK_SECRET, WeComCallbackMixin, WeComMockMixin
 
 CALLBACK_TOKEN = "CatalogueToken42"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -42,17 +40,10 @@ class _Capture(logging.Handler):
 
 
 @tagged("post_install", "-at_install")
-class BadInputCase(HttpCase):
+class BadInputCase(WeComMockMixin, WeComCallbackMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.mock = get_mock()
-        cls.mock.reset()
-        icp = cls.env["ir.config_parameter"].sudo()
-        icp.set_param(PARAM_API_BASE_URL, cls.mock.url)
-        icp.set_param(PARAM_TIMEOUT, "2")
-        cls.company = cls.env.company
-        cls.company.wecom_corp_id = MOCK_CORP_ID
         cls.app = cls.env["wecom.application"].create(
             {
                 "app_name": "Catalogue",
@@ -82,12 +73,6 @@ class BadInputCase(HttpCase):
         cls.user = new_test_user(cls.env, login="catalogue_user", groups="base.group_user,wecom_base.group_wecom_user")
         cls.user.wecom_userid = "zhangsan"
         cls.Message = cls.env["wecom.message"].with_user(cls.user)
-
-    def setUp(self):
-        super().setUp()
-        self.mock.reset()
-        clear_token_cache()
-        self.addCleanup(clear_token_cache)
 
     # ------------------------------------------------------------------ the harness
     def secrets(self):
@@ -134,23 +119,6 @@ class BadInputCase(HttpCase):
         self.assertNotIn("Traceback", str(caught.exception))
 
     # ------------------------------------------------------------------ callback requests
-    def url(self, params, path_token=None):
-        return f"/wecom/callback/{path_token or self.webhook.path_token}?{urlencode(params)}"
-
-    def signed(self, encrypted, timestamp=None, nonce="4242"):
-        timestamp = str(int(time.time())) if timestamp is None else str(timestamp)
-        return {
-            "msg_signature": self.crypto.signature(timestamp, nonce, encrypted),
-            "timestamp": timestamp,
-            "nonce": nonce,
-        }
-
-    def envelope(self, encrypted):
-        return (
-            f"<xml><ToUserName><![CDATA[{MOCK_CORP_ID}]]></ToUserName><AgentID>{MOCK_AGENT_ID}</AgentID>"
-            f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
-        ).encode()
-
     def message_xml(self, msg_id="1"):
         return (
             f"<xml><ToUserName>{MOCK_CORP_ID}</ToUserName><FromUserName>zhangsan</FromUserName>"
@@ -160,7 +128,7 @@ class BadInputCase(HttpCase):
 
     def assertCallbackRefused(self, status, body, params, path_token=None):
         with self.refused():
-            response = self.url_open(self.url(params, path_token), data=body, headers={"Content-Type": "text/xml"})
+            response = self.post(body, params, path_token=path_token)
         self.assertEqual(response.status_code, status)
         self.assertLess(len(response.content), 40, "a rejection must not explain itself")
 
@@ -170,37 +138,39 @@ class BadInputCase(HttpCase):
 
     def test_callback_bad_signature(self):
         encrypted = self.crypto.encrypt(self.message_xml())
-        params = self.signed(encrypted)
+        params = self.signed_params(encrypted)
         params["msg_signature"] = "f" * 40
         self.assertCallbackRefused(403, self.envelope(encrypted), params)
 
     def test_callback_stale_timestamp(self):
         encrypted = self.crypto.encrypt(self.message_xml())
-        self.assertCallbackRefused(403, self.envelope(encrypted), self.signed(encrypted, int(time.time()) - 86400))
+        self.assertCallbackRefused(
+            403, self.envelope(encrypted), self.signed_params(encrypted, int(time.time()) - 86400)
+        )
 
     def test_callback_replay_stored_once(self):
         encrypted = self.crypto.encrypt(self.message_xml("777"))
-        params = self.signed(encrypted)
-        first = self.url_open(self.url(params), data=self.envelope(encrypted), headers={"Content-Type": "text/xml"})
+        params = self.signed_params(encrypted)
+        first = self.post(self.envelope(encrypted), params)
         self.assertEqual(first.status_code, 200)
         with self.refused():  # the replay is answered 200 (WeCom must stop retrying) and stores nothing
-            again = self.url_open(self.url(params), data=self.envelope(encrypted), headers={"Content-Type": "text/xml"})
+            again = self.post(self.envelope(encrypted), params)
         self.assertEqual((again.status_code, again.content), (200, b""))
 
     def test_callback_wrong_receive_id(self):
         other = WeComCallbackCrypto(CALLBACK_TOKEN, AES_KEY, "wwsomebodyelse0001")
         encrypted = other.encrypt(self.message_xml())
-        self.assertCallbackRefused(403, self.envelope(encrypted), self.signed(encrypted))
+        self.assertCallbackRefused(403, self.envelope(encrypted), self.signed_params(encrypted))
 
     def test_callback_truncated_ciphertext(self):
         encrypted = self.crypto.encrypt(self.message_xml())[:44]
-        self.assertCallbackRefused(403, self.envelope(encrypted), self.signed(encrypted))
+        self.assertCallbackRefused(403, self.envelope(encrypted), self.signed_params(encrypted))
 
     def test_callback_bad_padding(self):
         key = base64.b64decode(AES_KEY + "=")
         encryptor = Cipher(algorithms.AES(key), modes.CBC(key[:16])).encryptor()
         encrypted = base64.b64encode(encryptor.update(b"\x21" * 64) + encryptor.finalize()).decode()
-        self.assertCallbackRefused(403, self.envelope(encrypted), self.signed(encrypted))
+        self.assertCallbackRefused(403, self.envelope(encrypted), self.signed_params(encrypted))
 
     def test_callback_xxe_entity(self):
         xml = (
@@ -208,26 +178,26 @@ class BadInputCase(HttpCase):
             "<xml><MsgType>text</MsgType><Content>&x;</Content><MsgId>5</MsgId></xml>"
         )
         encrypted = self.crypto.encrypt(xml)
-        self.assertCallbackRefused(400, self.envelope(encrypted), self.signed(encrypted))
+        self.assertCallbackRefused(400, self.envelope(encrypted), self.signed_params(encrypted))
 
     def test_callback_billion_laughs(self):
         entities = '<!ENTITY l0 "ha">' + "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
         body = (f'<?xml version="1.0"?><!DOCTYPE xml [{entities}]><xml><Encrypt>&l9;</Encrypt></xml>').encode()
-        self.assertCallbackRefused(400, body, self.signed("&l9;"))
+        self.assertCallbackRefused(400, body, self.signed_params("&l9;"))
 
     def test_callback_5mb_body(self):
         encrypted = self.crypto.encrypt(self.message_xml())
         body = self.envelope(encrypted) + b" " * (5 * 1024 * 1024)
-        self.assertCallbackRefused(413, body, self.signed(encrypted))
+        self.assertCallbackRefused(413, body, self.signed_params(encrypted))
 
     def test_callback_non_utf8(self):
         encrypted = self.crypto.encrypt(self.message_xml())
         body = self.envelope(encrypted).replace(b"<AgentID>", "<Note>\u00e9t\u00e9</Note><AgentID>".encode("gbk"))
-        self.assertCallbackRefused(400, body, self.signed(encrypted))
+        self.assertCallbackRefused(400, body, self.signed_params(encrypted))
 
     def test_callback_unknown_path(self):
         encrypted = self.crypto.encrypt(self.message_xml())
-        self.assertCallbackRefused(404, self.envelope(encrypted), self.signed(encrypted), path_token="A" * 32)
+        self.assertCallbackRefused(404, self.envelope(encrypted), self.signed_params(encrypted), path_token="A" * 32)
 
     # ------------------------------------------------------------------ send API (what RPC clients call)
     def test_send_wrong_application_type(self):

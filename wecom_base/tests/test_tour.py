@@ -14,9 +14,7 @@ import unittest
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools.misc import file_path
 
-from ..const import PARAM_API_BASE_URL, PARAM_TIMEOUT
-from ..models.wecom_application import clear_token_cache
-from .common import MOCK_AGENT_ID, MOCK_CORP_ID, MOCK_SECRET, get_mock
+from .common import MOCK_AGENT_ID, MOCK_SECRET, WeComMockMixin
 
 TOUR_APP_NAME = "Tour Notifications"  # as in the tour
 TOUR_MESSAGE = "Hello from the wecom_base tour"  # as in the tour
@@ -48,16 +46,12 @@ def browser_missing_reason():
 
 
 @tagged("post_install", "-at_install")
-class WeComTourCase(HttpCase):
+class WeComTourCase(WeComMockMixin, HttpCase):
+    WECOM_TIMEOUT = "5"
+
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.mock = get_mock()
-        cls.mock.reset()
-        icp = cls.env["ir.config_parameter"].sudo()
-        icp.set_param(PARAM_API_BASE_URL, cls.mock.url)
-        icp.set_param(PARAM_TIMEOUT, "5")
-        cls.env.company.wecom_corp_id = MOCK_CORP_ID
         cls.recipient = new_test_user(
             cls.env, login="wecom_tour_recipient", name="WeCom Tour Recipient", groups="base.group_user"
         )
@@ -71,9 +65,6 @@ class WeComTourCase(HttpCase):
         reason = browser_missing_reason()
         if reason:
             self.skipTest(f"browser tour not run: {reason}")
-        self.mock.reset()
-        clear_token_cache()
-        self.addCleanup(clear_token_cache)
 
     def test_admin_creates_application_and_sends_message(self):
         """An admin creates an application, tests its connection, then sends a text message to a user."""

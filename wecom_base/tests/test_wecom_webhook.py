@@ -2,7 +2,6 @@
 
 import time
 from unittest.mock import patch
-from urllib.parse import urlencode
 
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
@@ -10,7 +9,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.addons.wecom_base.lib import WeComCallbackCrypto, parse_xml
 from odoo.addons.wecom_base.models.wecom_webhook import generate_callback_token, generate_encoding_aes_key
 
-from .common import MOCK_AGENT_ID, MOCK_CORP_ID
+from .common import MOCK_AGENT_ID, MOCK_CORP_ID, WeComCallbackMixin
 
 TOKEN = "QDG6eK"
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
@@ -38,7 +37,7 @@ def event_message(event, user="sys", extra="", create_time=1700000000):
 
 
 @tagged("post_install", "-at_install")
-class TestWeComWebhook(HttpCase):
+class TestWeComWebhook(WeComCallbackMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -67,31 +66,6 @@ class TestWeComWebhook(HttpCase):
         )
 
     # ------------------------------------------------------------------ helpers
-    def url(self, path_token=None, **params):
-        path = f"/wecom/callback/{path_token or self.webhook.path_token}"
-        return f"{path}?{urlencode(params)}" if params else path
-
-    def signed_params(self, encrypted, timestamp=None, nonce="1372623149", crypto=None):
-        timestamp = str(int(time.time())) if timestamp is None else str(timestamp)
-        crypto = crypto or self.crypto
-        return {"msg_signature": crypto.signature(timestamp, nonce, encrypted), "timestamp": timestamp, "nonce": nonce}
-
-    def envelope(self, encrypted):
-        return (
-            f"<xml><ToUserName><![CDATA[{MOCK_CORP_ID}]]></ToUserName><AgentID>{MOCK_AGENT_ID}</AgentID>"
-            f"<Encrypt><![CDATA[{encrypted}]]></Encrypt></xml>"
-        ).encode()
-
-    def post(self, body, params, path_token=None, headers=None):
-        return self.url_open(
-            self.url(path_token, **params), data=body, headers={"Content-Type": "text/xml", **(headers or {})}
-        )
-
-    def deliver(self, xml, crypto=None, **kwargs):
-        """Encrypt, sign and post a message like WeCom does."""
-        encrypted = (crypto or self.crypto).encrypt(xml)
-        return self.post(self.envelope(encrypted), self.signed_params(encrypted, crypto=crypto), **kwargs)
-
     def assertRejected(self, response, status, secrets=(TOKEN, AES_KEY)):
         self.assertEqual(response.status_code, status, response.text)
         for secret in secrets:
