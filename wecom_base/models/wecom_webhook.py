@@ -13,7 +13,7 @@ import string
 from collections import namedtuple
 
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import ValidationError
 
 from ..lib import WeComCallbackCrypto, WeComCryptoError
 
@@ -190,29 +190,6 @@ class WeComWebhook(models.Model):
             webhook.display_name = (
                 f"{webhook.application_id.app_name} / {webhook.name}" if webhook.application_id else webhook.name
             )
-
-    # ------------------------------------------------------------------ crypto
-    def _wecom_crypto(self):
-        """The callback crypto of this webhook.
-
-        :raise UserError: when the Token, EncodingAESKey or the company's CorpID is missing or invalid
-        """
-        self.ensure_one()
-        sudo = self.sudo()
-        corp_id = self.application_id.company_id.wecom_corp_id
-        if not (sudo.callback_token and sudo.encoding_aes_key and corp_id):
-            raise UserError(
-                _(
-                    "The callback %(name)s needs a Token, an EncodingAESKey and the company's CorpID.",
-                    name=self.display_name,
-                )
-            )
-        try:
-            return WeComCallbackCrypto(sudo.callback_token, sudo.encoding_aes_key, corp_id)
-        except WeComCryptoError as exc:
-            raise UserError(
-                _("The callback %(name)s is misconfigured: %(error)s", name=self.display_name, error=exc.message)
-            ) from None
 
     # ------------------------------------------------------------------ buttons
     def action_generate_credentials(self):
