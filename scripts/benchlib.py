@@ -50,7 +50,10 @@ def odoo_command():
     """``(command, core addons path)`` of the Odoo to run (``$ODOO_PATH`` or the importable ``odoo``)."""
     odoo_path = os.environ.get("ODOO_PATH")
     if odoo_path:
-        return [sys.executable, os.path.join(odoo_path, "odoo-bin")], os.path.join(odoo_path, "odoo", "addons")
+        addons = [os.path.join(odoo_path, "odoo", "addons")]
+        if os.path.isdir(os.path.join(odoo_path, "addons", "mail")):  # git checkout layout
+            addons.append(os.path.join(odoo_path, "addons"))
+        return [sys.executable, os.path.join(odoo_path, "odoo-bin")], ",".join(addons)
     try:
         import odoo  # noqa: PLC0415
     except ImportError:
