@@ -13,7 +13,8 @@ import unittest
 from contextlib import contextmanager
 from urllib.parse import urlencode
 
-from odoo.tests import TransactionCase, common as odoo_test_common, new_test_user
+from odoo.tests import TransactionCase, new_test_user
+from odoo.tests import common as odoo_test_common
 
 from ..const import PARAM_API_BASE_URL, PARAM_TIMEOUT
 from ..models.wecom_application import clear_token_cache
