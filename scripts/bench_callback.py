@@ -1,33 +1,42 @@
 #!/usr/bin/env python3
-"""Callback benchmark: WeCom-style signed and encrypted POSTs against a running Odoo.
+"""Callback benchmark: WeCom-style signed and encrypted POSTs against a running Odoo, measured against
+Odoo's own ``/web/health`` on the same server in the same run.
 
 Starts Odoo (a fresh database with wecom_base, HTTP on a free 127.0.0.1 port), configures one
-application callback, then posts N callback messages from C concurrent clients, a share of them
+application callback, then, in each round, sends N ``GET /web/health`` and then N callback POSTs from C
+concurrent clients (one connection per request, as WeCom's servers do), a share of the callbacks
 delivered twice (WeCom retries). Every request is built (encrypted and signed) before the clock starts.
 
-Prints: requests, clients, p50 / p90 / p99 / max latency of verify + decrypt + store (the whole HTTP
-round trip), requests per second, errors (non-200 answers), events stored, duplicates stored (events
-stored more than once: must be 0) and lost (distinct messages not stored: must be 0).
+``/web/health`` is Odoo's cheapest database route (monodb: registry check, a transaction, no ORM
+work), so the two ratios say what the callback costs on top of Odoo itself, whatever the machine and
+its load: callback/health requests per second (target >= 0.5) and callback/health p99 (target <= 1.5).
 
-    scripts/bench_callback.py                     # 2000 requests, 50 clients, 4 Odoo workers
-    scripts/bench_callback.py --requests 5000 --clients 50 --workers 0
+Prints for both: p50 / p90 / p99 / max latency (the whole HTTP round trip), requests per second and
+errors (non-200 answers); then the two ratios; then events stored, duplicates stored (events stored more
+than once: must be 0) and lost (distinct messages not stored: must be 0), and the load average.
+
+    scripts/bench_callback.py                     # 2000 requests each, 50 clients, 4 Odoo workers
+    scripts/bench_callback.py --requests 5000 --clients 50 --workers 8 --rounds 2
 
 Needs Odoo (importable, or ODOO_PATH) and PostgreSQL (PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432).
 """
 
 import argparse
+import contextlib
 import http.client
 import importlib.util
 import json
 import os
 import random
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-from benchlib import REPO, OdooServer, Rpc, drop_db, install_db
+from benchlib import REPO, OdooServer, Rpc, drop_db, install_db, machine
 
 
 def _load_crypto():
@@ -87,10 +96,18 @@ def build_requests(crypto, path, count, duplicate_share, rng, offset=0):
     return requests_, len(distinct)
 
 
-def run_clients(port, requests_, clients):
+HEALTH_PATH = "/web/health"
+
+
+def run_clients(port, requests_, clients, method="POST"):
+    """Send ``requests_`` (``(path, body, key)``) from ``clients`` threads; one connection per request.
+
+    :return: ``(latencies in seconds, error statuses, elapsed seconds)``
+    """
     latencies, errors, lock = [], [], threading.Lock()
     chunks = [requests_[i::clients] for i in range(clients)]
     barrier = threading.Barrier(clients + 1)
+    headers = {"Content-Type": "text/xml"} if method == "POST" else {}
 
     def client(chunk):
         barrier.wait()
@@ -99,7 +116,7 @@ def run_clients(port, requests_, clients):
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             start = time.perf_counter()
             try:
-                conn.request("POST", query, body=body, headers={"Content-Type": "text/xml"})
+                conn.request(method, query, body=body, headers=headers)
                 response = conn.getresponse()
                 response.read()
                 status = response.status
@@ -123,20 +140,59 @@ def run_clients(port, requests_, clients):
     return latencies, errors, time.perf_counter() - started
 
 
+def summary(latencies, errors, elapsed):
+    """The figures of one kind of request (all rounds together)."""
+    return {
+        "requests": len(latencies),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1),
+        "p90_ms": round(percentile(latencies, 0.90) * 1000, 1),
+        "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        "max_ms": round(max(latencies) * 1000, 1),
+        "req_per_s": round(len(latencies) / elapsed, 1),
+        "errors": len(errors),
+        "error_statuses": sorted(set(map(str, errors))),
+    }
+
+
 def percentile(values, share):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
+@contextlib.contextmanager
+def py_spy(server, output):
+    """Record the server and its workers with py-spy while the block runs (nothing when ``output`` is empty)."""
+    if not output:
+        yield
+        return
+    command = [os.path.join(os.path.dirname(sys.executable), "py-spy"), "record", "--pid", str(server.process.pid)]
+    command += ["--subprocesses", "--format", "raw", "--rate", "200", "--nonblocking", "--output", output]
+    recorder = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)  # py-spy attaches to every process first
+    try:
+        yield
+    finally:
+        recorder.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+        recorder.wait(timeout=60)
+        print(f"  py-spy: {output}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=2000, help="callbacks (and health checks) per round")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=4, help="Odoo --workers (0: threaded server)")
     parser.add_argument("--duplicates", type=float, default=0.1, help="share of requests that repeat one")
+    parser.add_argument("--rounds", type=int, default=1, help="health then callbacks, this many times")
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON line too")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument(
+        "--py-spy",
+        metavar="PREFIX",
+        help="record Odoo's processes with py-spy during each timed phase: PREFIX.health.txt and "
+        "PREFIX.callback.txt (collapsed stacks, for flamegraph.pl or grep); slows the server down",
+    )
     args = parser.parse_args()
 
     database = f"wecom_bench_cb_{os.getpid()}"
@@ -172,46 +228,80 @@ def main():
         crypto = WeComCallbackCrypto(TOKEN, AES_KEY, CORP_ID)
         rng = random.Random(2026)
         warmup, _n = build_requests(crypto, path, args.warmup, 0, rng, offset=10**6)
-        run_clients(port, warmup, min(args.clients, max(1, args.warmup)))
+        warm_clients = min(args.clients, max(1, args.warmup))
+        run_clients(port, [(HEALTH_PATH, None, None)] * args.warmup, warm_clients, method="GET")
+        run_clients(port, warmup, warm_clients)
         base = call("wecom.webhook.event", "search_count", [])
-        requests_, distinct = build_requests(crypto, path, args.requests, args.duplicates, rng)
-        latencies, errors, elapsed = run_clients(port, requests_, args.clients)
+        rounds = [
+            build_requests(crypto, path, args.requests, args.duplicates, rng, offset=index * args.requests)
+            for index in range(args.rounds)
+        ]
+        distinct = sum(count for _r, count in rounds)
+        load_before = os.getloadavg()
+        health_runs, callback_runs = [], []
+        for index, (requests_, _count) in enumerate(rounds):
+            with py_spy(server, args.py_spy and f"{args.py_spy}.health{'.' + str(index) if index else ''}.txt"):
+                health_runs.append(
+                    run_clients(port, [(HEALTH_PATH, None, None)] * args.requests, args.clients, method="GET")
+                )
+            with py_spy(server, args.py_spy and f"{args.py_spy}.callback{'.' + str(index) if index else ''}.txt"):
+                callback_runs.append(run_clients(port, requests_, args.clients))
+        load_after = os.getloadavg()
 
+        def total(runs):
+            return summary(
+                [value for run in runs for value in run[0]],
+                [value for run in runs for value in run[1]],
+                sum(run[2] for run in runs),
+            )
+
+        health, callback = total(health_runs), total(callback_runs)
         stored = call("wecom.webhook.event", "search_count", []) - base
         dup_groups = call("wecom.webhook.event", "read_group", [], ["dedupe_key"], ["dedupe_key"], lazy=False)
         duplicates = sum(group["__count"] - 1 for group in dup_groups if group["__count"] > 1)
         lost = distinct - (stored - duplicates)
+        ratio_rps = round(callback["req_per_s"] / health["req_per_s"], 2)
+        ratio_p99 = round(callback["p99_ms"] / health["p99_ms"], 2)
+        # the keys of the callback figures stay at the top level (scripts/bench reads them)
         figures = {
-            "requests": len(latencies),
+            **{key: value for key, value in callback.items() if key != "error_statuses"},
             "distinct": distinct,
             "clients": args.clients,
             "workers": args.workers,
-            "p50_ms": round(statistics.median(latencies) * 1000, 1),
-            "p90_ms": round(percentile(latencies, 0.90) * 1000, 1),
-            "p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
-            "max_ms": round(max(latencies) * 1000, 1),
-            "req_per_s": round(len(latencies) / elapsed, 1),
-            "errors": len(errors),
+            "rounds": args.rounds,
+            "health": {key: value for key, value in health.items() if key != "error_statuses"},
+            "ratio_req_per_s": ratio_rps,
+            "ratio_p99": ratio_p99,
             "stored": stored,
             "duplicates": duplicates,
             "lost": lost,
             "cpus": os.cpu_count(),
+            "load_before": round(load_before[0], 2),
+            "load_after": round(load_after[0], 2),
         }
         print(
-            f"callback benchmark: {figures['requests']} POSTs ({distinct} distinct, the rest WeCom-style "
-            f"retries), {args.clients} clients, Odoo --workers {args.workers}, {os.cpu_count()} CPUs"
+            f"callback benchmark: {args.rounds} x ({args.requests} GET {HEALTH_PATH}, then {args.requests} callback "
+            f"POSTs), {args.clients} clients, Odoo --workers {args.workers}; {distinct} distinct callbacks, "
+            "the rest WeCom-style retries"
         )
+        print(f"  machine: {machine()}")
+        for name, result in (("health", health), ("callback", callback)):
+            print(
+                f"  {name:8}  {result['req_per_s']:7.1f} requests/s   p50 {result['p50_ms']} ms   "
+                f"p90 {result['p90_ms']} ms   p99 {result['p99_ms']} ms   max {result['max_ms']} ms   "
+                f"errors {result['errors']}"
+            )
+            if result["errors"]:
+                print(f"            error statuses: {result['error_statuses']}")
         print(
-            f"  latency   p50 {figures['p50_ms']} ms   p90 {figures['p90_ms']} ms   "
-            f"p99 {figures['p99_ms']} ms   max {figures['max_ms']} ms"
+            f"  ratios    callback/health requests/s {ratio_rps} (target >= 0.5)   "
+            f"callback/health p99 {ratio_p99} (target <= 1.5)"
         )
-        print(f"  throughput {figures['req_per_s']} requests/s")
-        print(f"  errors {figures['errors']}   stored {stored}   duplicates {duplicates}   lost {lost}")
-        if errors:
-            print(f"  error statuses: {sorted(set(map(str, errors)))}")
+        print(f"  callbacks stored {stored}   duplicates {duplicates}   lost {lost}")
+        print(f"  load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after the timed part")
         if args.json:
             print(json.dumps(figures))
-        return 0 if not errors and not duplicates and not lost else 1
+        return 0 if not (callback["errors"] or health["errors"] or duplicates or lost) else 1
     finally:
         server.stop()
         if not args.keep_db:
