@@ -22,6 +22,8 @@ import re
 import threading
 from datetime import datetime, timezone
 
+import psycopg2.errors
+
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
@@ -33,6 +35,7 @@ _logger = logging.getLogger(__name__)
 _KIND_RE = re.compile(r"^[a-z0-9_]{1,64}$")
 EVENT_BATCH_SIZE = 100
 EVENT_MAX_BATCHES_PER_RUN = 50
+PROCESS_CRON_XMLID = "wecom_base.ir_cron_wecom_webhook_events"
 
 
 class WeComWebhookEvent(models.Model):
@@ -144,36 +147,76 @@ class WeComWebhookEvent(models.Model):
 
     @api.model
     def _wecom_insert(self, vals):
-        """Insert one event unless its dedupe key is stored already.
+        """Insert one event unless its dedupe key is stored already, and trigger its processing; one
+        statement, one round trip, since this runs for every callback while WeCom waits.
 
-        Plain SQL (``ON CONFLICT DO NOTHING``) on purpose: this runs for every callback while WeCom
-        waits, and two deliveries of the same message may race. When the other delivery commits first,
-        PostgreSQL answers this REPEATABLE READ transaction with a serialization failure, which Odoo
-        answers by replaying the request, which then finds the stored row: the event is stored once and
-        the replay gets its 200. The failure is not logged as a bad query (it is expected).
+        Dedupe: ``ON CONFLICT DO NOTHING``. Two deliveries of the same message may race; when the other
+        commits first, PostgreSQL answers this REPEATABLE READ transaction with a serialization failure:
+        the key is stored, so this delivery is a duplicate. It is caught here, under a savepoint, rather
+        than left to Odoo, which would replay the whole request after a random sleep of up to 2 s.
+
+        Trigger: a new event gets an ``ir.cron.trigger`` row of the processing cron in the same statement
+        (plain SQL here only: the ORM create costs more than the rest of the callback; the table has no
+        logic of its own). A cron run that began before this commit cannot see that row, so cannot delete
+        it (Odoo removes only the due triggers its run's snapshot sees), hence the cron always runs again
+        after this commit: nothing waits for the 10-minute backstop. ``ir.cron._trigger()`` would also wake
+        the cron workers after each commit, over a new database connection each time (Odoo does not pool
+        connections to ``postgres``): that is needed once per burst, so it is done only when no other
+        trigger was due. An inactive cron gets no trigger (as ``ir.cron._trigger_list`` does).
 
         :return: the new event's id, or None for a duplicate
         """
         columns = ["create_uid", "write_uid", "create_date", "write_date"]
         now = SQL("(NOW() AT TIME ZONE 'UTC')")
-        values = [SQL("%s", self.env.uid), SQL("%s", self.env.uid), now, now]
+        uid = SQL("%s", self.env.uid)
+        values = [uid, uid, now, now]
         for name, value in vals.items():
             field = self._fields[name]
             if not (field.store and field.column_type) or name in columns:
                 raise ValueError(f"{name} is not a stored column of {self._name}")
             columns.append(name)
             values.append(SQL("%s", value))
-        self.env.cr.execute(
-            SQL(
-                "INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-                SQL.identifier(self._table),
-                SQL(", ").join(SQL.identifier(column) for column in columns),
-                SQL(", ").join(values),
-            ),
-            log_exceptions=False,
+        cron_id = self._wecom_cron_id()
+        call_at = fields.Datetime.now()  # what ir.cron._trigger() gives: the cron runs at its next wake-up
+        query = SQL(
+            """
+            SAVEPOINT wecom_event_insert;
+            WITH event AS (
+                INSERT INTO %(table)s (%(columns)s) VALUES (%(values)s)
+                ON CONFLICT (dedupe_key) DO NOTHING
+                RETURNING id
+            ), due AS (
+                SELECT EXISTS (SELECT 1 FROM ir_cron_trigger WHERE cron_id = %(cron)s AND call_at <= %(at)s) AS due
+            ), queued AS (
+                INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date)
+                SELECT cron.id, %(at)s, %(uid)s, %(uid)s, %(now)s, %(now)s
+                  FROM ir_cron cron, event
+                 WHERE cron.id = %(cron)s AND cron.active
+                RETURNING id
+            )
+            SELECT event.id, due.due, EXISTS (SELECT 1 FROM queued) FROM event, due
+            """,
+            table=SQL.identifier(self._table),
+            columns=SQL(", ").join(SQL.identifier(column) for column in columns),
+            values=SQL(", ").join(values),
+            cron=cron_id,
+            at=call_at,
+            uid=uid,
+            now=now,
         )
+        try:
+            # the savepoint travels with the statement; nothing needs to release it
+            self.env.cr.execute(query, log_exceptions=False)
+        except psycopg2.errors.SerializationFailure:
+            self.env.cr.execute("ROLLBACK TO SAVEPOINT wecom_event_insert")
+            return None
         row = self.env.cr.fetchone()
-        return row[0] if row else None
+        if not row:
+            return None
+        event_id, due, queued = row
+        if queued and not due:
+            self.env.cr.postcommit.add(self.env["ir.cron"].browse(cron_id).sudo()._notifydb)
+        return event_id
 
     @api.model
     def _wecom_store(self, target, raw, with_reply=True):
@@ -193,16 +236,17 @@ class WeComWebhookEvent(models.Model):
             target = target._wecom_target()
         data = parse_xml(raw)
         vals = self._wecom_event_vals(target, data, raw)
-        return self.sudo()._wecom_store_vals(vals, with_reply)
+        # the event's company, given rather than read from the user: no query for it (ORM defaults ask)
+        return self.sudo().with_context(allowed_company_ids=[target.company_id])._wecom_store_vals(vals, with_reply)
 
     @api.model
     def _wecom_store_vals(self, vals, with_reply):
         event_id = self._wecom_insert(vals)
         if not event_id:
             return None, None
-        self._wecom_trigger_processing()
         reply = None
-        if with_reply:
+        # the reply hook is looked up on the values at hand: a kind nobody answers costs no query
+        if with_reply and self._wecom_hook_name("_wecom_reply_", vals.get("msg_type"), vals.get("event")):
             event = self.browse(event_id)
             try:
                 with self.env.cr.savepoint():
@@ -212,8 +256,13 @@ class WeComWebhookEvent(models.Model):
         return event_id, reply
 
     @api.model
+    def _wecom_cron_id(self):
+        """The id of the processing cron (cached lookup: no query once warm)."""
+        return self.env["ir.model.data"]._xmlid_to_res_id(PROCESS_CRON_XMLID)
+
+    @api.model
     def _wecom_trigger_processing(self):
-        self.env.ref("wecom_base.ir_cron_wecom_webhook_events").sudo()._trigger()
+        self.env["ir.cron"].browse(self._wecom_cron_id()).sudo()._trigger()
 
     # ------------------------------------------------------------------ data and dispatch
     def _wecom_data(self):
@@ -227,13 +276,23 @@ class WeComWebhookEvent(models.Model):
     def _wecom_handler_name(self, prefix):
         """``<prefix>event__<event>`` or ``<prefix>message__<msgtype>``, or None when the kind is unusable."""
         self.ensure_one()
-        if self.msg_type == "event":
-            kind, name = "event", (self.event or "").lower()
+        return self._wecom_method_name(prefix, self.msg_type, self.event)
+
+    @api.model
+    def _wecom_method_name(self, prefix, msg_type, event):
+        if msg_type == "event":
+            kind, name = "event", (event or "").lower()
         else:
-            kind, name = "message", (self.msg_type or "").lower()
+            kind, name = "message", (msg_type or "").lower()
         if not _KIND_RE.match(name):
             return None
         return f"{prefix}{kind}__{name}"
+
+    @api.model
+    def _wecom_hook_name(self, prefix, msg_type, event):
+        """The name of the ``<prefix>…`` method for this kind when this model defines one, else None."""
+        name = self._wecom_method_name(prefix, msg_type, event)
+        return name if name and callable(getattr(self, name, None)) else None
 
     def _wecom_dispatch(self):
         """Run the handler of this event and return the result to store (a string)."""
@@ -315,6 +374,10 @@ class WeComWebhookEvent(models.Model):
         self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
         if remaining and done:
             self._wecom_trigger_processing()
+        elif remaining:
+            # events stored after the last batch: they have their triggers, but their callbacks may have
+            # left the wake-up of the cron workers to an earlier trigger, consumed by this run (_wecom_insert)
+            self.env.cr.postcommit.add(self.env["ir.cron"].browse(self._wecom_cron_id()).sudo()._notifydb)
         return done
 
     # ------------------------------------------------------------------ passive reply
