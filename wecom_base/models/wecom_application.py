@@ -214,10 +214,13 @@ class WeComApplication(models.Model):
         result = super().write(vals)
         if {"secret", "company_id", "agent_id"} & set(vals):
             self._wecom_forget_token()
+        if {"active", "is_active", "company_id"} & set(vals):
+            self.env["wecom.webhook"]._wecom_forget_targets()  # the callbacks answer for active applications
         return result
 
     def unlink(self):
         self._wecom_forget_token(local_only=True)
+        self.env["wecom.webhook"]._wecom_forget_targets()
         return super().unlink()
 
     # ------------------------------------------------------------------ configuration

@@ -12,7 +12,7 @@ import secrets
 import string
 from collections import namedtuple
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 from ..lib import WeComCallbackCrypto, WeComCryptoError
@@ -22,6 +22,12 @@ _logger = logging.getLogger(__name__)
 MANAGER_GROUP = "wecom_base.group_wecom_manager"
 CALLBACK_ROUTE = "/wecom/callback"
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
+#: The fields of a callback that its cached target (_wecom_find_target) depends on.
+TARGET_FIELDS = {"path_token", "callback_token", "encoding_aes_key", "active", "application_id"}
+
+
+class _NoTarget(Exception):
+    """No active callback at that path (not kept in the cache)."""
 
 
 class CallbackTarget(namedtuple("CallbackTarget", "id application_id company_id corp_id")):
@@ -191,6 +197,16 @@ class WeComWebhook(models.Model):
                 f"{webhook.application_id.app_name} / {webhook.name}" if webhook.application_id else webhook.name
             )
 
+    def write(self, vals):
+        result = super().write(vals)
+        if TARGET_FIELDS & set(vals):
+            self._wecom_forget_targets()
+        return result
+
+    def unlink(self):
+        self._wecom_forget_targets()
+        return super().unlink()
+
     # ------------------------------------------------------------------ buttons
     def action_generate_credentials(self):
         """Button: fill in a random Token and EncodingAESKey (paste both into the WeCom console)."""
@@ -231,7 +247,12 @@ class WeComWebhook(models.Model):
 
     @api.model
     def _wecom_find_target(self, path_token):
-        """The callback answering at ``path_token``, in one query: the hot path of every callback.
+        """The callback answering at ``path_token``: the hot path of every callback.
+
+        Read in one query, then kept in the registry cache (no query at all while the configuration
+        stays as it is): a change of a callback, of its application or of the company's CorpID clears
+        it in every worker (:meth:`_wecom_forget_targets`). Unknown paths are not kept, so that requests
+        at random URLs cannot fill the cache.
 
         :return: ``(target, crypto)``; ``target`` is None for an unknown path or an inactive callback or
             application, ``crypto`` is None when the callback is not configured
@@ -239,10 +260,18 @@ class WeComWebhook(models.Model):
         """
         if not isinstance(path_token, str) or not 16 <= len(path_token) <= 64:
             return None, None
+        try:
+            return self._wecom_read_target(path_token)
+        except _NoTarget:
+            return None, None
+
+    @tools.ormcache("path_token")
+    def _wecom_read_target(self, path_token):
+        self.env.flush_all()  # the query reads three models; nothing is pending in a callback request
         self.env.cr.execute(self._TARGET_QUERY, [path_token])
         row = self.env.cr.fetchone()
         if not row:
-            return None, None
+            raise _NoTarget  # an exception is not cached
         webhook_id, application_id, company_id, token, key, corp_id = row
         target = CallbackTarget(webhook_id, application_id, company_id, corp_id)
         try:
@@ -250,6 +279,11 @@ class WeComWebhook(models.Model):
         except WeComCryptoError:
             crypto = None
         return target, crypto
+
+    @api.model
+    def _wecom_forget_targets(self):
+        """Clear the cached callback targets (Odoo signals the cache clear to the other workers)."""
+        self.env.registry.clear_cache()
 
     def _wecom_target(self):
         """This callback as a :class:`CallbackTarget`."""

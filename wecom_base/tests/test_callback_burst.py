@@ -111,3 +111,35 @@ class TestCallbackBurst(TransactionCase):
         finally:
             with self.registry.cursor() as cr:
                 cr.execute("UPDATE ir_cron SET active = TRUE WHERE id = %s", [self.cron_id])
+
+    def lookup(self, path):
+        """``(target, crypto)`` at ``path`` from a fresh transaction, and the number of queries it took."""
+        with self.registry.cursor() as cr:
+            before = cr.sql_log_count
+            result = api.Environment(cr, SUPERUSER_ID, {})["wecom.webhook"]._wecom_find_target(path)
+            return result, cr.sql_log_count - before
+
+    def change(self, model, record_id, vals):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env[model].browse(record_id).write(vals)
+            env.flush_all()  # as a request does before its commit
+
+    def test_target_cached_until_the_configuration_changes(self):
+        with self.registry.cursor() as cr:
+            webhook = api.Environment(cr, SUPERUSER_ID, {})["wecom.webhook"].browse(self.webhook_id)
+            path, company_id = webhook.path_token, webhook.company_id.id
+        self.registry.clear_cache()
+        (target, _crypto), queries = self.lookup(path)
+        self.assertEqual((target.id, queries), (self.webhook_id, 1))
+        (target, crypto), queries = self.lookup(path)
+        self.assertEqual((target.id, crypto, queries), (self.webhook_id, None, 0), "cached; not configured yet")
+        self.change("wecom.webhook", self.webhook_id, {"callback_token": "BurstToken1", "encoding_aes_key": "a" * 43})
+        self.assertIsNotNone(self.lookup(path)[0][1], "the new keys are used at once")
+        self.change("wecom.application", self.app_id, {"is_active": False})
+        self.assertEqual(self.lookup(path)[0], (None, None))
+        self.change("wecom.application", self.app_id, {"is_active": True})
+        self.change("res.company", company_id, {"wecom_corp_id": "wwotherburst00001"})
+        self.assertEqual(self.lookup(path)[0][0].corp_id, "wwotherburst00001")
+        for _attempt in range(2):  # an unknown path is looked up each time, never kept
+            self.assertEqual(self.lookup("x" * 32), ((None, None), 1))
