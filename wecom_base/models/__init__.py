@@ -1,5 +1,6 @@
 from . import wecom_base
 from . import res_company
+from . import res_groups
 from . import wecom_application_type
 from . import wecom_application_category
 from . import wecom_application

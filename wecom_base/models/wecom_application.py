@@ -9,7 +9,7 @@ from cachetools import TLRUCache
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
-from .. import const
+from .. import compat, const
 from ..lib import WeComError, WeComTokenError
 
 _logger = logging.getLogger(__name__)
@@ -96,9 +96,11 @@ class WeComApplication(models.Model):
     is_report_enter = fields.Boolean(string="Reports Entering", readonly=True, copy=False)
     last_refresh_date = fields.Datetime(string="Info Refreshed On", readonly=True, copy=False)
 
-    _sql_constraints = [
-        ("agent_company_uniq", "unique(company_id, agent_id)", "The AgentId must be unique per company."),
-    ]
+    locals().update(
+        compat.sql_constraints(
+            agent_company_uniq=("unique(company_id, agent_id)", "The AgentId must be unique per company."),
+        )
+    )
 
     # ------------------------------------------------------------------ computes and constraints
     @api.depends("webhook_ids")
@@ -234,6 +236,7 @@ class WeComApplication(models.Model):
     def _wecom_is_manager(self):
         return self.env.su or self.env.user.has_group(MANAGER_GROUP)
 
+    @compat.private
     def get_setting(self, key, default=None):
         """Value of one of the application's settings (``wecom.application.setting``), or ``default``."""
         self.ensure_one()
@@ -302,7 +305,7 @@ class WeComApplication(models.Model):
         """
         cr = self.env.registry.cursor()
         try:
-            if not self.env.registry.in_test_mode():
+            if not compat.registry_in_test_mode(self.env.registry):
                 # READ COMMITTED: a worker that waited for the row lock must see the token just stored,
                 # not fail to serialize against it
                 cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
@@ -454,6 +457,7 @@ class WeComApplication(models.Model):
             return func(client, token)
 
     @api.model
+    @compat.private
     def cron_refresh_tokens(self):
         """Renew the tokens of enabled applications that would expire before the next run.
 
@@ -579,6 +583,8 @@ class WeComApplicationToken(models.Model):
     create_date = fields.Datetime(readonly=True)
     write_date = fields.Datetime(readonly=True)
 
-    _sql_constraints = [
-        ("application_uniq", "unique(application_id)", "An application has one token row."),
-    ]
+    locals().update(
+        compat.sql_constraints(
+            application_uniq=("unique(application_id)", "An application has one token row."),
+        )
+    )

@@ -8,7 +8,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.translate import LazyTranslate
 
-from .. import const
+from .. import compat, const
 from ..lib import (
     WeComApiError,
     WeComClient,
@@ -84,6 +84,7 @@ class WeComBase(models.AbstractModel):
     active = fields.Boolean(default=True)
 
     # ------------------------------------------------------------------ logging
+    @compat.private
     def log_error(self, message, level="error", func=None):
         """Log an error on the server log and keep a persistent record an admin can browse.
 
@@ -234,6 +235,7 @@ class WeComBase(models.AbstractModel):
 
     # ------------------------------------------------------------------ responses and errors
     @api.model
+    @compat.private
     def format_wecom_response(self, response):
         """Normalise a WeCom answer into ``{"ok", "errcode", "errmsg", "data"}``.
 
@@ -310,6 +312,7 @@ class WeComBase(models.AbstractModel):
         return redact(str(error))
 
     @api.model
+    @compat.private
     def handle_wecom_error(self, error):
         """Raise the translated Odoo error that matches a WeCom error.
 

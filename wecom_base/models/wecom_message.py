@@ -4,7 +4,6 @@ import inspect
 import json
 import logging
 import random
-import threading
 import time
 from collections import defaultdict
 from datetime import timedelta
@@ -16,7 +15,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools.mail import generate_tracking_message_id
 
-from .. import const
+from .. import compat, const
 from ..lib import WeComApiError, WeComError, WeComNetworkError, WeComTokenError
 
 _logger = logging.getLogger(__name__)
@@ -419,7 +418,7 @@ class WeComMessage(models.Model):
 
     # ------------------------------------------------------------------ the send API
     @api.model
-    @api.returns("self", lambda value: value.id)
+    @compat.returns_record
     def wecom_send(
         self,
         application=None,
@@ -500,7 +499,7 @@ class WeComMessage(models.Model):
         return message
 
     @api.model
-    @api.returns("self", lambda value: value.id)
+    @compat.returns_record
     def wecom_send_robot(
         self,
         robot,
@@ -1140,7 +1139,7 @@ class WeComMessage(models.Model):
         if own_transaction:
             # nothing may touch self.env.cr before the claim is committed: its snapshot must see the claim
             with self.env.registry.cursor() as cr:
-                if not self.env.registry.in_test_mode():
+                if not compat.registry_in_test_mode(self.env.registry):
                     cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 cr.execute("SELECT value FROM ir_config_parameter WHERE key = %s", [const.PARAM_MESSAGE_CLAIM_LEASE])
                 row = cr.fetchone()
@@ -1209,7 +1208,7 @@ class WeComMessage(models.Model):
         icp = self.env["ir.config_parameter"].sudo()
         batch_size = batch_size or int(icp.get_param(const.PARAM_MESSAGE_BATCH_SIZE) or const.MESSAGE_BATCH_SIZE)
         max_batches = max_batches or const.MESSAGE_MAX_BATCHES_PER_RUN
-        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        auto_commit = compat.may_commit(self.env.cr)
         lease = self._wecom_claim_lease()
         done = 0
         for _batch in range(max_batches):

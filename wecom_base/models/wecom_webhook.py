@@ -15,6 +15,7 @@ from collections import namedtuple
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from .. import compat
 from ..lib import WeComCallbackCrypto, WeComCryptoError
 
 _logger = logging.getLogger(__name__)
@@ -108,9 +109,11 @@ class WeComWebhook(models.Model):
     last_rejection_date = fields.Datetime(string="Last Rejection", readonly=True, copy=False)
     last_rejection_reason = fields.Char(string="Last Rejection Reason", readonly=True, copy=False)
 
-    _sql_constraints = [
-        ("path_token_uniq", "unique(path_token)", "The callback path token must be unique."),
-    ]
+    locals().update(
+        compat.sql_constraints(
+            path_token_uniq=("unique(path_token)", "The callback path token must be unique."),
+        )
+    )
 
     # ------------------------------------------------------------------ computes and checks
     @api.depends("path_token")
@@ -289,7 +292,7 @@ class WeComWebhook(models.Model):
         Concurrent callback requests would otherwise fail each other's REPEATABLE READ transaction
         (and Odoo would replay them); a lost count is better than a slow or failed request.
         """
-        if self.env.registry.in_test_mode():
+        if compat.registry_in_test_mode(self.env.registry):
             self.env.cr.execute(query, params)
             return
         try:

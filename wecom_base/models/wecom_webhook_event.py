@@ -19,13 +19,13 @@ a passive reply (a dict of reply XML elements); they run while WeCom waits, so t
 import hashlib
 import logging
 import re
-import threading
 from datetime import datetime, timezone
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from .. import compat
 from ..lib import WeComCryptoError, parse_xml
 
 _logger = logging.getLogger(__name__)
@@ -74,13 +74,14 @@ class WeComWebhookEvent(models.Model):
     attempts = fields.Integer(readonly=True, default=0)
     processed_date = fields.Datetime(string="Processed On", readonly=True)
 
-    _sql_constraints = [
-        (
-            "dedupe_key_uniq",
-            "unique(dedupe_key)",
-            "This WeCom callback was already received (WeCom retries deliveries).",
-        ),
-    ]
+    locals().update(
+        compat.sql_constraints(
+            dedupe_key_uniq=(
+                "unique(dedupe_key)",
+                "This WeCom callback was already received (WeCom retries deliveries).",
+            ),
+        )
+    )
 
     @api.depends("msg_type", "event", "change_type")
     def _compute_kind(self):
@@ -287,7 +288,7 @@ class WeComWebhookEvent(models.Model):
 
         :return: the number of events processed
         """
-        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        auto_commit = compat.may_commit(self.env.cr)
         done = 0
         for _batch in range(max_batches):
             self.env.flush_all()  # the query below must see what the previous batch wrote
