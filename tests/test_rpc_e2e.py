@@ -19,8 +19,8 @@ import uuid
 
 import pytest
 
-from tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET, MockWeCom
 from tests.odoo_server import REPO, JsonRpc, OdooServer, RpcError, XmlRpc, find_odoo
+from wecom_base.tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET, MockWeCom
 
 README = os.path.join(REPO, "README.md")
 EXAMPLE_MODEL = os.path.join(REPO, "tests", "addons", "wecom_example", "models", "wecom_example_ticket.py")
