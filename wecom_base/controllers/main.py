@@ -15,7 +15,7 @@ from odoo import http
 from odoo.http import request
 
 from ..lib import WeComCryptoError
-from ..models.wecom_webhook import CALLBACK_ROUTE
+from ..models.wecom_callback import CALLBACK_ROUTE
 
 _logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class WeComCallbackController(http.Controller):
         if httprequest.method == "POST" and (httprequest.content_length or 0) > MAX_CALLBACK_BODY:
             return self._reject(None, 413, f"body of {httprequest.content_length} bytes")
 
-        target, crypto = request.env["wecom.webhook"].sudo()._wecom_find_target(path_token)
+        target, crypto = request.env["wecom.callback"].sudo()._wecom_find_target(path_token)
         if not target:
             return self._reject(None, 404, "unknown or inactive callback")
         if not crypto:
@@ -70,7 +70,7 @@ class WeComCallbackController(http.Controller):
             return self._reject(target, 413, f"body of {len(body)} bytes")
         try:
             message = crypto.decrypt_message(signature, timestamp, nonce, body)
-            event_id, reply_xml = request.env["wecom.webhook.event"].sudo()._wecom_store(target, message)
+            event_id, reply_xml = request.env["wecom.callback.event"].sudo()._wecom_store(target, message)
         except WeComCryptoError as exc:
             return self._reject(target, _CRYPTO_STATUS.get(exc.code, 403), f"message: {exc.code}")
 

@@ -7,7 +7,7 @@ DELETE FROM wecom_application_token;
 UPDATE wecom_robot
    SET active = false,
        webhook_key = NULL;
-UPDATE wecom_webhook
+UPDATE wecom_callback
    SET active = false,
        callback_token = NULL,
        encoding_aes_key = NULL;

@@ -72,8 +72,8 @@ class WeComApplication(models.Model):
     sequence = fields.Integer(default=10)
     note = fields.Text()
     setting_ids = fields.One2many("wecom.application.setting", "application_id", string="Settings")
-    webhook_ids = fields.One2many("wecom.webhook", "application_id", string="Callbacks")
-    webhook_count = fields.Integer(string="Callback Count", compute="_compute_webhook_count")
+    webhook_ids = fields.One2many("wecom.callback", "application_id", string="Callbacks")
+    callback_count = fields.Integer(string="Callback Count", compute="_compute_callback_count")
 
     # Token: stored in wecom.application.token (one row per application, written in short transactions
     # of its own), shown here to managers only.
@@ -102,14 +102,14 @@ class WeComApplication(models.Model):
 
     # ------------------------------------------------------------------ computes and constraints
     @api.depends("webhook_ids")
-    def _compute_webhook_count(self):
+    def _compute_callback_count(self):
         for app in self:
-            app.webhook_count = len(app.webhook_ids)
+            app.callback_count = len(app.webhook_ids)
 
     def action_view_webhooks(self):
-        """Button: the callbacks (inbound webhooks) of this application."""
+        """Button: the callbacks (``wecom.callback``, what WeCom posts to Odoo) of this application."""
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("wecom_base.action_wecom_webhook")
+        action = self.env["ir.actions.act_window"]._for_xml_id("wecom_base.wecom_callback_action")
         action["domain"] = [("application_id", "=", self.id)]
         action["context"] = {"default_application_id": self.id, "active_test": False}
         return action

@@ -68,11 +68,11 @@ class WeComMessage(models.Model):
         return count
 
 
-class WeComWebhookEvent(models.Model):
-    _inherit = "wecom.webhook.event"
+class WeComCallbackEvent(models.Model):
+    _inherit = "wecom.callback.event"
 
     @api.autovacuum
-    def _gc_wecom_webhook_events(self):
+    def _gc_wecom_callback_events(self):
         cutoff = retention_cutoff(self.env)
         if not cutoff:
             return 0

@@ -168,7 +168,7 @@ class WeComCallbackMixin:
     """Build and post callback requests the way WeCom does, to ``cls.webhook`` with ``cls.crypto`` (HttpCase)."""
 
     def url(self, path_token=None, **params):
-        path = f"/wecom/callback/{path_token or self.webhook.path_token}"
+        path = f"/wecom/callback/{path_token or self.callback.path_token}"
         return f"{path}?{urlencode(params)}" if params else path
 
     def signed_params(self, encrypted, timestamp=None, nonce="1372623149", crypto=None):
