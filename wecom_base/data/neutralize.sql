@@ -1,7 +1,7 @@
 -- Run by `odoo-bin neutralize` (and by database copies made for testing): a neutralized database must
 -- never talk to the real WeCom nor accept its callbacks.
 UPDATE wecom_application
-   SET is_active = false,
+   SET active = false,
        secret = 'neutralized';
 DELETE FROM wecom_application_token;
 UPDATE wecom_robot

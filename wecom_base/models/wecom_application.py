@@ -66,8 +66,14 @@ class WeComApplication(models.Model):
         required=True,
         help="The application's Secret from the WeCom admin console. Only WeCom managers can see it.",
     )
+    # One enabled flag: ``active`` (from wecom.base) is the truth, so a disabled application is archived and
+    # an archived one disabled; ``is_active`` is the same column under the name the RPC surface knows.
+    active = fields.Boolean(tracking=True, help="Disabled (archived) applications send nothing and get no token.")
     is_active = fields.Boolean(
-        string="Enabled", default=True, tracking=True, help="Disabled applications send nothing and get no token."
+        string="Enabled",
+        related="active",
+        readonly=False,
+        help="Disabled applications send nothing and get no token (the same as archiving the application).",
     )
     sequence = fields.Integer(default=10)
     note = fields.Text()
@@ -286,7 +292,7 @@ class WeComApplication(models.Model):
         return token
 
     def _wecom_check_can_fetch(self):
-        if not self.is_active or not self.active:
+        if not self.active:
             raise WeComError(
                 _("The WeCom application %(app)s is disabled: enable it before calling WeCom.", app=self.app_name)
             )
@@ -464,7 +470,7 @@ class WeComApplication(models.Model):
         """
         failures = 0
         horizon = const.TOKEN_CRON_WINDOW
-        for app in self.search([("is_active", "=", True)]):
+        for app in self.search([("active", "=", True)]):
             try:
                 app._wecom_get_token(min_validity=horizon)
             except Exception as exc:  # noqa: BLE001 - one app's failure must not stop the others

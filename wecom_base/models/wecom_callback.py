@@ -228,7 +228,7 @@ class WeComCallback(models.Model):
           FROM wecom_callback w
           JOIN wecom_application a ON a.id = w.application_id
           JOIN res_company c ON c.id = a.company_id
-         WHERE w.path_token = %s AND w.active AND a.active AND a.is_active
+         WHERE w.path_token = %s AND w.active AND a.active
     """
 
     @api.model
