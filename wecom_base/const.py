@@ -28,6 +28,8 @@ TOKEN_CRON_WINDOW = 30 * 60 + TOKEN_REFRESH_MARGIN
 TOKEN_DEFAULT_EXPIRES_IN = 7200
 
 # --- Error codes (match on errcode, never on errmsg) --------------------------------------------
+# Names of the codes the code tests for; what each code means (kind, failure type, guidance) is decided once,
+# in lib/errcodes.py.
 ERRCODE_OK = 0
 ERRCODE_SYSTEM_BUSY = -1
 ERRCODE_INVALID_TOKEN = 40014
@@ -37,15 +39,8 @@ ERRCODE_API_FREQ_LIMIT = 45009
 ERRCODE_CONCURRENCY_LIMIT = 45033
 ERRCODE_IP_NOT_ALLOWED = 60020
 ERRCODE_ALL_RECIPIENTS_INVALID = 81013
+ERRCODE_NO_RECIPIENT = 82001
 ERRCODE_ROBOT_INVALID_KEY = 93000
-
-ERRCODES_RETRYABLE = frozenset({ERRCODE_SYSTEM_BUSY, ERRCODE_API_FREQ_LIMIT, ERRCODE_CONCURRENCY_LIMIT})
-ERRCODES_TOKEN_INVALID = frozenset({ERRCODE_INVALID_TOKEN, ERRCODE_TOKEN_EXPIRED, ERRCODE_TOKEN_MISSING})
-ERRCODES_CONFIG = frozenset(
-    {40001, 40013, 40056, 40091, 41004, 48002, 60011, ERRCODE_IP_NOT_ALLOWED, ERRCODE_ROBOT_INVALID_KEY}
-)
-# WeCom rejected the content of a request: the caller must change it, retrying is useless.
-ERRCODES_VALIDATION = frozenset({40008, 44004, 45002, 82001})
 
 # --- Size limits (bytes unless said otherwise) -------------------------------------------------
 MAX_ACCESS_TOKEN_LENGTH = 512

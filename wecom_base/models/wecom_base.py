@@ -17,6 +17,8 @@ from ..lib import (
     WeComNetworkError,
     WeComResponseError,
     check_base_url,
+    errcode_info,
+    errcodes,
     error_from_response,
     redact,
 )
@@ -31,42 +33,50 @@ _CONCURRENCY_PGCODES = frozenset(
     {errorcodes.SERIALIZATION_FAILURE, errorcodes.DEADLOCK_DETECTED, errorcodes.LOCK_NOT_AVAILABLE}
 )
 
-# What an errcode means to an admin, and what to do about it (path/90455).
-ERROR_GUIDANCE = {
-    -1: _lt("WeCom is busy. Try again in a moment."),
-    40001: _lt(
+# What to do about each errcode, in plain words for an admin: one translated text per guidance key of the
+# errcode table (lib/errcodes.py, which decides everything else about a code). ``%(ip)s`` is the server IP
+# that WeCom saw, when it says one.
+ERROR_MESSAGES = {
+    "busy": _lt("WeCom is busy. Try again in a moment."),
+    "api_freq_limit": _lt("WeCom's API frequency limit was reached. Try again in a minute."),
+    "concurrency_limit": _lt("Too many concurrent calls to WeCom. Try again shortly."),
+    "token_invalid": _lt("The access token is invalid. A new token will be fetched."),
+    "token_missing": _lt("The access token is missing."),
+    "token_expired": _lt("The access token expired. A new token will be fetched."),
+    "secret_invalid": _lt(
         "The application secret is invalid. Copy the secret again from the WeCom admin console "
         "(Applications > the application > Secret) and save it on the application."
     ),
-    40008: _lt("The message type is not valid."),
-    40013: _lt(
+    "corpid_invalid": _lt(
         "The CorpID is invalid. Copy it from the WeCom admin console (My Company > Company Information) "
         "into the company's WeCom CorpID."
     ),
-    40014: _lt("The access token is invalid. A new token will be fetched."),
-    40056: _lt("The agent id does not belong to the application of this secret. Check the application's AgentId."),
-    40091: _lt("The secret is invalid or was reset. Copy the current secret from the WeCom admin console."),
-    41001: _lt("The access token is missing."),
-    41004: _lt("The application secret is missing. Enter it on the application."),
-    42001: _lt("The access token expired. A new token will be fetched."),
-    44004: _lt("The message content is empty."),
-    45002: _lt("The message content is too long."),
-    45009: _lt("WeCom's API frequency limit was reached. Try again in a minute."),
-    45033: _lt("Too many concurrent calls to WeCom. Try again shortly."),
-    48002: _lt(
+    "agentid_mismatch": _lt(
+        "The agent id does not belong to the application of this secret. Check the application's AgentId."
+    ),
+    "secret_reset": _lt("The secret is invalid or was reset. Copy the current secret from the WeCom admin console."),
+    "secret_missing": _lt("The application secret is missing. Enter it on the application."),
+    "api_forbidden": _lt(
         "This API is not allowed for the application. Grant the permission in the WeCom admin console "
         "(Applications > the application > API permissions)."
     ),
-    60011: _lt(
+    "no_privilege": _lt(
         "The application may not see these members, departments or tags. Widen its visible range in the "
         "WeCom admin console."
     ),
-    81013: _lt("None of the recipients is valid or visible to the application."),
-    82001: _lt("No recipient was given."),
-    93000: _lt(
+    "ip_not_allowed": _lt(
+        "WeCom refused the call from this server's IP address %(ip)s. Add %(ip)s to the trusted IPs of the "
+        "application in the WeCom admin console (Applications > the application > Trusted IP)."
+    ),
+    "robot_key_invalid": _lt(
         "The group robot's webhook key is invalid. Copy the robot's webhook URL again from the group chat "
         "(group settings > group robots)."
     ),
+    "msgtype_invalid": _lt("The message type is not valid."),
+    "content_empty": _lt("The message content is empty."),
+    "content_too_long": _lt("The message content is too long."),
+    "recipients_invalid": _lt("None of the recipients is valid or visible to the application."),
+    "recipients_missing": _lt("No recipient was given."),
 }
 
 
@@ -276,21 +286,14 @@ class WeComBase(models.AbstractModel):
     @api.model
     def _wecom_error_message(self, error):
         """A translated, secret-free sentence explaining ``error`` to an admin, with what to do."""
-        if isinstance(error, WeComConfigError) and error.errcode == const.ERRCODE_IP_NOT_ALLOWED:
-            ip = error.caller_ip or _("unknown")
-            return _(
-                "WeCom refused the call from this server's IP address %(ip)s (error 60020). Add %(ip)s to the "
-                "trusted IPs of the application in the WeCom admin console (Applications > the application > "
-                "Trusted IP).",
-                ip=ip,
-            )
         if isinstance(error, WeComApiError):
-            guidance = ERROR_GUIDANCE.get(error.errcode)
+            guidance = ERROR_MESSAGES.get(errcode_info(error.errcode).guidance)
             if guidance:
+                ip = (error.caller_ip if isinstance(error, WeComConfigError) else None) or _("unknown")
                 return _(
                     "WeCom error %(code)s: %(guidance)s (WeCom said: %(errmsg)s)",
                     code=error.errcode,
-                    guidance=str(guidance),
+                    guidance=str(guidance) % {"ip": ip},
                     errmsg=error.errmsg,
                 )
             return _(
@@ -313,8 +316,9 @@ class WeComBase(models.AbstractModel):
     def handle_wecom_error(self, error):
         """Raise the translated Odoo error that matches a WeCom error.
 
-        Content or recipient problems (40008, 44004, 45002, 81013, 82001) raise ``ValidationError``: the
-        user must change the request. Everything else raises ``UserError`` with the meaning and guidance.
+        Errcodes of kind ``validation`` in the errcode table (content or recipients: 40008, 44004, 45002,
+        81013, 82001) raise ``ValidationError``: the user must change the request. Everything else raises
+        ``UserError`` with the meaning and guidance.
 
         :param error: a :class:`WeComError`, an errcode (int) or a WeCom answer (dict)
         :raise ValidationError: the request content must change
@@ -330,9 +334,7 @@ class WeComBase(models.AbstractModel):
                 raise ValidationError(_("This WeCom answer is not an error."))
             error = error_from_response(error)
         message = self._wecom_error_message(error)
-        if isinstance(error, WeComApiError) and error.errcode in (
-            const.ERRCODES_VALIDATION | {const.ERRCODE_ALL_RECIPIENTS_INVALID}
-        ):
+        if isinstance(error, WeComApiError) and errcode_info(error.errcode).kind == errcodes.VALIDATION:
             raise ValidationError(message)
         raise UserError(message)
 

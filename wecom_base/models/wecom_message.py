@@ -18,6 +18,7 @@ from odoo.tools.mail import generate_tracking_message_id
 
 from .. import const
 from ..lib import WeComApiError, WeComError, WeComNetworkError, WeComTokenError
+from ..lib.errcodes import VALIDATION, errcodes_of_kind
 
 _logger = logging.getLogger(__name__)
 
@@ -1083,7 +1084,7 @@ class WeComMessage(models.Model):
             failure_type = "config"
         elif isinstance(error, WeComApiError) and error.errcode in PERMANENT_FAILURE_TYPES:
             failure_type = PERMANENT_FAILURE_TYPES[error.errcode]
-        elif isinstance(error, WeComApiError) and error.errcode in const.ERRCODES_VALIDATION:
+        elif isinstance(error, WeComApiError) and error.errcode in errcodes_of_kind(VALIDATION):
             failure_type = "content"
         else:
             failure_type = "permanent"

@@ -7,7 +7,8 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .. import const
-from ..lib import WeComConfigError, WeComNetworkError, WeComPermanentError, error_from_response
+from ..lib import WeComConfigError, WeComNetworkError, WeComPermanentError, errcodes, error_from_response
+from ..models.wecom_base import ERROR_MESSAGES
 from .common import MOCK_AGENT_ID, MOCK_CORP_ID, MOCK_SECRET, WeComCase
 
 
@@ -120,6 +121,26 @@ class TestWeComBase(WeComCase):
             base.handle_wecom_error(
                 {"errcode": 60020, "errmsg": "not allow to access from your ip, from ip: 198.51.100.4"}
             )
+
+    def test_one_guidance_text_per_errcode(self):
+        """Every code of the errcode table has its translated guidance, and no text is left without a code."""
+        keys = {row.guidance for row in errcodes.ERRCODES.values()}
+        self.assertEqual(set(ERROR_MESSAGES), keys)
+        base = self.env["wecom.base"]
+        for code, row in errcodes.ERRCODES.items():
+            with self.subTest(errcode=code):
+                expected = ValidationError if row.kind == errcodes.VALIDATION else UserError
+                with self.assertRaises(expected) as caught:
+                    base.handle_wecom_error({"errcode": code, "errmsg": f"mock {code}, from ip: 192.0.2.9"})
+                if expected is UserError:
+                    self.assertNotIsInstance(caught.exception, ValidationError)
+                message = str(caught.exception)
+                self.assertIn(f"WeCom error {code}: ", message)
+                guidance = str(ERROR_MESSAGES[row.guidance]) % {"ip": "192.0.2.9"}
+                self.assertIn(guidance, message)
+                self.assertIn(f"(WeCom said: mock {code}, from ip: 192.0.2.9)", message)
+        message = base._wecom_error_message(error_from_response({"errcode": const.ERRCODE_IP_NOT_ALLOWED}))
+        self.assertIn("IP address unknown", message, "60020 without an IP in errmsg")
 
     # ------------------------------------------------------------------ _wecom_call
     def test_wecom_call_from_any_model(self):
