@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from urllib.parse import urlsplit
 
 from benchlib import REPO, OdooServer, Rpc, drop_db, install_db
 
@@ -167,7 +168,8 @@ def main():
         callback_id = call(
             "wecom.callback", "create", {"application_id": app_id, "callback_token": TOKEN, "encoding_aes_key": AES_KEY}
         )
-        path = "/wecom/callback/" + call("wecom.callback", "read", [callback_id], ["path_token"])[0]["path_token"]
+        # the URL the callback shows (the route is the controller's, in one place); its host is web.base.url
+        path = urlsplit(call("wecom.callback", "read", [callback_id], ["callback_url"])[0]["callback_url"]).path
 
         crypto = WeComCallbackCrypto(TOKEN, AES_KEY, CORP_ID)
         rng = random.Random(2026)

@@ -15,6 +15,10 @@ PATH_MEDIA_UPLOAD = "/cgi-bin/media/upload"
 PATH_WEBHOOK_SEND = "/cgi-bin/webhook/send"
 PATH_WEBHOOK_UPLOAD = "/cgi-bin/webhook/upload_media"
 
+# --- Security groups (xmlids) ------------------------------------------------------------------
+USER_GROUP = "wecom_base.group_wecom_user"
+MANAGER_GROUP = "wecom_base.group_wecom_manager"
+
 # --- System parameters (ir.config_parameter keys) -------------------------------------------
 PARAM_API_BASE_URL = "wecom_base.api_base_url"
 PARAM_TIMEOUT = "wecom_base.timeout"
@@ -59,6 +63,12 @@ MESSAGE_RETRY_MAX = 3600
 MESSAGE_CLAIM_LEASE = 300
 ROBOT_MESSAGES_PER_MINUTE = 20  # WeCom's limit per group robot
 
+# --- Callbacks (wecom.callback, wecom.callback.event) -------------------------------------------------
+CALLBACK_MAX_BODY = 1024 * 1024  # bytes; WeCom's envelopes are a few kilobytes
+EVENT_BATCH_SIZE = 100
+EVENT_MAX_BATCHES_PER_RUN = 50  # then the cron re-triggers itself
+
 # --- Housekeeping ------------------------------------------------------------------------------------
 PARAM_RETENTION_DAYS = "wecom_base.retention_days"
 RETENTION_DAYS = 90  # sent messages and processed callback events older than this are deleted nightly
+GC_BATCH_SIZE = 10000  # records deleted per unlink()

@@ -10,4 +10,3 @@ from . import wecom_message
 from . import wecom_robot
 from . import wecom_callback
 from . import wecom_callback_event
-from . import wecom_housekeeping

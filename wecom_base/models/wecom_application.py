@@ -14,7 +14,6 @@ from ..lib import WeComError, WeComTokenError
 
 _logger = logging.getLogger(__name__)
 
-MANAGER_GROUP = "wecom_base.group_wecom_manager"
 
 # Per-process token cache in front of the stored token: (dbname, application id) -> (token, expires_at epoch).
 # An entry leaves the cache TOKEN_REFRESH_MARGIN seconds before the token expires, so the warm path
@@ -61,7 +60,7 @@ class WeComApplication(models.Model):
         help="The AgentId shown on the application's page in the WeCom admin console.",
     )
     secret = fields.Char(
-        groups=MANAGER_GROUP,
+        groups=const.MANAGER_GROUP,
         copy=False,
         required=True,
         help="The application's Secret from the WeCom admin console. Only WeCom managers can see it.",
@@ -83,7 +82,7 @@ class WeComApplication(models.Model):
 
     # Token: stored in wecom.application.token (one row per application, written in short transactions
     # of its own), shown here to managers only.
-    access_token = fields.Char(compute="_compute_access_token", groups=MANAGER_GROUP)
+    access_token = fields.Char(compute="_compute_access_token", groups=const.MANAGER_GROUP)
     token_expiration_time = fields.Datetime(compute="_compute_token_state", string="Token Expires")
     last_error = fields.Text(compute="_compute_token_state", string="Last Error")
     last_error_date = fields.Datetime(compute="_compute_token_state", string="Last Error On")
@@ -238,7 +237,7 @@ class WeComApplication(models.Model):
         return config
 
     def _wecom_is_manager(self):
-        return self.env.su or self.env.user.has_group(MANAGER_GROUP)
+        return self.env.su or self.env.user.has_group(const.MANAGER_GROUP)
 
     def get_setting(self, key, default=None):
         """Value of one of the application's settings (``wecom.application.setting``), or ``default``."""
@@ -576,7 +575,7 @@ class WeComApplicationToken(models.Model):
     _log_access = False
 
     application_id = fields.Many2one("wecom.application", required=True, ondelete="cascade", index=True)
-    token = fields.Char(groups=MANAGER_GROUP)
+    token = fields.Char(groups=const.MANAGER_GROUP)
     expires_at = fields.Datetime()
     fetched_at = fields.Datetime()
     fetch_count = fields.Integer(default=0)

@@ -1,5 +1,6 @@
 import logging
 from contextlib import contextmanager
+from datetime import timedelta
 
 import requests
 from psycopg2 import errorcodes
@@ -78,6 +79,38 @@ ERROR_MESSAGES = {
     "recipients_invalid": _lt("None of the recipients is valid or visible to the application."),
     "recipients_missing": _lt("No recipient was given."),
 }
+
+
+def retention_cutoff(env):
+    """The datetime before which finished records are deleted by the nightly autovacuum (``_gc_*`` of the
+    outbox and of the callback inbox), or None to keep everything (``wecom_base.retention_days`` is 0)."""
+    raw = env["ir.config_parameter"].sudo().get_param(const.PARAM_RETENTION_DAYS, const.RETENTION_DAYS)
+    try:
+        days = int(raw)
+    except (TypeError, ValueError):
+        _logger.warning(
+            "WeCom housekeeping: %s=%r is not a number of days; keeping everything", const.PARAM_RETENTION_DAYS, raw
+        )
+        return None
+    if days <= 0:
+        return None
+    return fields.Datetime.now() - timedelta(days=days)
+
+
+def unlink_in_batches(model, domain):
+    """Delete the records of ``model`` matching ``domain``, ``const.GC_BATCH_SIZE`` at a time.
+
+    :return: how many were deleted
+    """
+    total = 0
+    while True:
+        records = model.search(domain, limit=const.GC_BATCH_SIZE)
+        if not records:
+            return total
+        records.unlink()
+        total += len(records)
+        if len(records) < const.GC_BATCH_SIZE:
+            return total
 
 
 class WeComBase(models.AbstractModel):
@@ -350,11 +383,26 @@ class WeComBase(models.AbstractModel):
             application = self
         if application is None and "application_id" in self._fields and len(self) == 1:
             application = self.application_id
-        if isinstance(application, int) and not isinstance(application, bool):
-            application = self.env["wecom.application"].browse(application).exists()
-        if not application or getattr(application, "_name", None) != "wecom.application" or len(application) != 1:
+        application = self._wecom_record("wecom.application", application)
+        if not application:
             raise UserError(_("Choose one WeCom application to call WeCom with."))
         return application
+
+    @api.model
+    def _wecom_record(self, model_name, value):
+        """``value`` as one record of ``model_name``: the one place that accepts "a record or its id".
+
+        :param str model_name: e.g. ``wecom.application``, ``wecom.robot``
+        :param value: a record of ``model_name`` or its id
+        :return: the record (an id is browsed in this environment), or an empty recordset of ``model_name``
+            when ``value`` is neither: False or None, a bool, a record of another model, several records, or
+            an id that does not exist
+        """
+        if isinstance(value, int) and not isinstance(value, bool):
+            return self.env[model_name].browse(value).exists()
+        if isinstance(value, models.BaseModel) and value._name == model_name and len(value) == 1:
+            return value
+        return self.env[model_name]
 
     def _wecom_call(self, path, payload=None, method="POST", params=None, files=None, application=None):
         """Call a WeCom API with an application's access token; no client setup needed.

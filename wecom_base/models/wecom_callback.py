@@ -15,12 +15,12 @@ from collections import namedtuple
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from .. import const
+from ..controllers.main import WeComCallbackController
 from ..lib import WeComCallbackCrypto, WeComCryptoError
 
 _logger = logging.getLogger(__name__)
 
-MANAGER_GROUP = "wecom_base.group_wecom_manager"
-CALLBACK_ROUTE = "/wecom/callback"
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -70,14 +70,14 @@ class WeComCallback(models.Model):
     company_id = fields.Many2one(related="application_id.company_id", store=True, index=True)
     callback_token = fields.Char(
         string="Token",
-        groups=MANAGER_GROUP,
+        groups=const.MANAGER_GROUP,
         copy=False,
         help='The Token of the application\'s "Receive messages" settings in the WeCom admin console '
         "(1 to 32 letters or digits). It is a secret.",
     )
     encoding_aes_key = fields.Char(
         string="EncodingAESKey",
-        groups=MANAGER_GROUP,
+        groups=const.MANAGER_GROUP,
         copy=False,
         help='The EncodingAESKey of the application\'s "Receive messages" settings (43 characters). It is a secret.',
     )
@@ -87,14 +87,14 @@ class WeComCallback(models.Model):
         readonly=True,
         copy=False,
         index=True,
-        groups=MANAGER_GROUP,
+        groups=const.MANAGER_GROUP,
         default=lambda self: generate_path_token(),
         help="The random part of the callback URL: nobody can guess the URL of a callback.",
     )
     callback_url = fields.Char(
         string="Callback URL",
         compute="_compute_callback_url",
-        groups=MANAGER_GROUP,
+        groups=const.MANAGER_GROUP,
         help='Paste this URL into the application\'s "Receive messages" settings in the WeCom admin console.',
     )
     is_configured = fields.Boolean(string="Configured", compute="_compute_is_configured")
@@ -117,7 +117,7 @@ class WeComCallback(models.Model):
     def _compute_callback_url(self):
         for callback in self:
             callback.callback_url = (
-                f"{callback.get_base_url().rstrip('/')}{CALLBACK_ROUTE}/{callback.path_token}"
+                f"{callback.get_base_url().rstrip('/')}{WeComCallbackController.ROUTE}/{callback.path_token}"
                 if callback.path_token
                 else False
             )

@@ -26,13 +26,13 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from .. import const
 from ..lib import WeComCryptoError, parse_xml
+from .wecom_base import retention_cutoff, unlink_in_batches
 
 _logger = logging.getLogger(__name__)
 
 _KIND_RE = re.compile(r"^[a-z0-9_]{1,64}$")
-EVENT_BATCH_SIZE = 100
-EVENT_MAX_BATCHES_PER_RUN = 50
 
 
 class WeComCallbackEvent(models.Model):
@@ -281,7 +281,7 @@ class WeComCallbackEvent(models.Model):
         return True
 
     @api.model
-    def _cron_process_events(self, batch_size=EVENT_BATCH_SIZE, max_batches=EVENT_MAX_BATCHES_PER_RUN):
+    def _cron_process_events(self, batch_size=const.EVENT_BATCH_SIZE, max_batches=const.EVENT_MAX_BATCHES_PER_RUN):
         """Process new events in batches (rows claimed with SKIP LOCKED), committing after each batch
         except under tests, and re-trigger while a backlog remains.
 
@@ -316,6 +316,17 @@ class WeComCallbackEvent(models.Model):
         if remaining and done:
             self._wecom_trigger_processing()
         return done
+
+    @api.autovacuum
+    def _gc_wecom_callback_events(self):
+        """Nightly: delete events processed before the retention period (failed and new ones stay)."""
+        cutoff = retention_cutoff(self.env)
+        if not cutoff:
+            return 0
+        count = unlink_in_batches(self.sudo(), [("state", "=", "done"), ("processed_date", "<", cutoff)])
+        if count:
+            _logger.info("WeCom housekeeping: deleted %s callback event(s) processed before %s", count, cutoff)
+        return count
 
     # ------------------------------------------------------------------ passive reply
     def _wecom_passive_reply(self):

@@ -16,6 +16,7 @@ from odoo.tests import TransactionCase, new_test_user
 from odoo.tests import common as odoo_test_common
 
 from ..const import PARAM_API_BASE_URL, PARAM_TIMEOUT
+from ..controllers.main import WeComCallbackController
 from ..models.wecom_application import clear_token_cache
 from .mock_wecom import (
     DEFAULT_AGENT_ID,
@@ -168,7 +169,7 @@ class WeComCallbackMixin:
     """Build and post callback requests the way WeCom does, to ``cls.webhook`` with ``cls.crypto`` (HttpCase)."""
 
     def url(self, path_token=None, **params):
-        path = f"/wecom/callback/{path_token or self.callback.path_token}"
+        path = f"{WeComCallbackController.ROUTE}/{path_token or self.callback.path_token}"
         return f"{path}?{urlencode(params)}" if params else path
 
     def signed_params(self, encrypted, timestamp=None, nonce="1372623149", crypto=None):

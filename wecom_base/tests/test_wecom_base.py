@@ -142,6 +142,17 @@ class TestWeComBase(WeComCase):
         message = base._wecom_error_message(error_from_response({"errcode": const.ERRCODE_IP_NOT_ALLOWED}))
         self.assertIn("IP address unknown", message, "60020 without an IP in errmsg")
 
+    def test_record_or_id(self):
+        base = self.env["wecom.base"]
+        self.assertEqual(base._wecom_record("wecom.application", self.app), self.app)
+        self.assertEqual(base._wecom_record("wecom.application", self.app.id), self.app)
+        other = self.env["wecom.application"].create({"app_name": "Other", "agent_id": 7, "secret": "s3cr3t-7"})
+        for bad in (None, False, True, 0, -1, 10**9, "1", self.user_plain, self.app | other):
+            with self.subTest(value=bad):
+                empty = base._wecom_record("wecom.application", bad)
+                self.assertFalse(empty)
+                self.assertEqual(empty._name, "wecom.application")
+
     # ------------------------------------------------------------------ _wecom_call
     def test_wecom_call_from_any_model(self):
         base = self.env["wecom.base"]

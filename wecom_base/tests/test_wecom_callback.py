@@ -6,6 +6,7 @@ from unittest.mock import patch
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from odoo.addons.wecom_base.controllers.main import WeComCallbackController
 from odoo.addons.wecom_base.lib import WeComCallbackCrypto, parse_xml
 from odoo.addons.wecom_base.models.wecom_callback import generate_callback_token, generate_encoding_aes_key
 
@@ -74,7 +75,8 @@ class TestWeComCallback(WeComCallbackMixin, HttpCase):
     # ------------------------------------------------------------------ configuration
     def test_callback_url_is_unguessable(self):
         base = self.callback.get_base_url()
-        self.assertTrue(self.callback.callback_url.startswith(f"{base}/wecom/callback/"))
+        self.assertTrue(self.callback.callback_url.startswith(f"{base}/wecom/callback/"), "the route WeCom knows")
+        self.assertEqual(WeComCallbackController.ROUTE, "/wecom/callback")
         path = self.callback.path_token
         self.assertGreaterEqual(len(path), 32)
         self.assertRegex(path, r"^[A-Za-z0-9_-]{32}$")
