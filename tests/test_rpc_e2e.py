@@ -297,6 +297,17 @@ def test_wecom_user_reads_what_is_not_secret(e2e, protocol):
     assert [(robot["id"], robot["webhook_key_hint"]) for robot in robots] == [(e2e.robot_id, "…-key")]
 
 
+@pytest.mark.parametrize("who", ["wecom", "admin"])
+def test_nobody_writes_log_entries_over_rpc(e2e, protocol, who):
+    """log_error is server-side only: a WeCom user (or an admin) over RPC writes no ir.logging row."""
+    marker = uuid.uuid4().hex
+    for model, ids in (("wecom.application", [e2e.app_id]), ("wecom.robot", [e2e.robot_id]), ("wecom.message", [])):
+        with pytest.raises(RpcError) as caught:
+            e2e.call(who, model, "log_error", [ids, f"forged {marker}"], protocol=protocol)
+        assert_clean_error(caught.value, "cannot be called remotely")
+    assert e2e.admin("ir.logging", "search_count", [[("message", "like", marker)]]) == 0
+
+
 # ---------------------------------------------------------------------- wrong arguments to wecom_send
 def _send_args(e2e, **changes):
     kwargs = {"userids": ["zhangsan"], "content": "Hello"}

@@ -127,11 +127,15 @@ class WeComBase(models.AbstractModel):
     active = fields.Boolean(default=True)
 
     # ------------------------------------------------------------------ logging
+    # Server code only (@api.private): over XML-RPC/JSON-RPC nobody, not even a WeCom user or a manager, may
+    # write entries in the log an admin trusts; Python callers (any addon's code) keep the public name.
+    @api.private
     def log_error(self, message, level="error", func=None):
         """Log an error on the server log and keep a persistent record an admin can browse.
 
         The record (``ir.logging``, shown under WeCom > Technical > Logs) is written in its own
         transaction, so it survives the rollback of the failing operation. Secrets in URLs are masked.
+        Callable from Python only: RPC refuses it like a private method.
 
         :param str message: what went wrong, in plain words
         :param str level: ``error``, ``warning`` or ``info``

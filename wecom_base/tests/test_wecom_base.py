@@ -3,6 +3,7 @@ import uuid
 import requests
 
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.service.model import get_public_method
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -43,6 +44,18 @@ class TestWeComBase(WeComCase):
     def test_log_error_needs_wecom_access(self):
         with self.assertRaises(AccessError):
             self.app.with_user(self.user_plain).log_error("not allowed")
+
+    def test_log_error_is_server_side_only(self):
+        """A WeCom user cannot write log entries through RPC; server code can, under any user."""
+        for model in ("wecom.application", "wecom.message", "wecom.robot", "wecom.callback", "wecom.base"):
+            with self.subTest(model=model), self.assertRaisesRegex(AccessError, "cannot be called remotely"):
+                get_public_method(self.env[model].with_user(self.user_wecom), "log_error")
+        for name in ("get_wecom_config", "format_wecom_response", "handle_wecom_error"):
+            self.assertTrue(get_public_method(self.env["wecom.application"].with_user(self.user_wecom), name))
+        marker = uuid.uuid4().hex
+        with mute_logger("odoo.addons.wecom_base.models.wecom_base"):
+            self.assertTrue(self.env["wecom.application"].with_user(self.user_wecom).log_error(f"python {marker}"))
+        self.assertEqual(len(self._log_rows(marker)), 1)
 
     def test_failed_create_and_write_are_logged_and_raised(self):
         marker = uuid.uuid4().hex
