@@ -17,7 +17,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from tests.mock_wecom import (  # noqa: E402
+import tests  # noqa: E402, F401 - registers wecom_base and wecom_base.tests without Odoo (the mock's home)
+from wecom_base.tests.mock_wecom import (  # noqa: E402
     DEFAULT_AGENT_ID,
     DEFAULT_CORP_ID,
     DEFAULT_SECRET,

@@ -19,9 +19,9 @@ import uuid
 
 import pytest
 
-from tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET, MockWeCom
 from tests.odoo_locate import from_environment
 from tests.odoo_server import REPO, Json2, JsonRpc, OdooServer, RpcError, XmlRpc, find_odoo
+from wecom_base.tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET, MockWeCom
 
 README = os.path.join(REPO, "README.md")
 EXAMPLE_MODEL = os.path.join(REPO, "tests", "addons", "wecom_example", "models", "wecom_example_ticket.py")
@@ -315,6 +315,17 @@ def test_wecom_user_reads_what_is_not_secret(e2e, protocol):
     assert exported["datas"] == [["E2E", DEFAULT_AGENT_ID]]
     robots = call("wecom.robot", "search_read", [[]], {"fields": ["name", "webhook_key_hint"]})
     assert [(robot["id"], robot["webhook_key_hint"]) for robot in robots] == [(e2e.robot_id, "…-key")]
+
+
+@pytest.mark.parametrize("who", ["wecom", "admin"])
+def test_nobody_writes_log_entries_over_rpc(e2e, protocol, who):
+    """log_error is server-side only: a WeCom user (or an admin) over RPC writes no ir.logging row."""
+    marker = uuid.uuid4().hex
+    for model, ids in (("wecom.application", [e2e.app_id]), ("wecom.robot", [e2e.robot_id]), ("wecom.message", [])):
+        with pytest.raises(RpcError) as caught:
+            e2e.call(who, model, "log_error", [ids, f"forged {marker}"], protocol=protocol)
+        assert_clean_error(caught.value, "cannot be called remotely")
+    assert e2e.admin("ir.logging", "search_count", [[("message", "like", marker)]]) == 0
 
 
 # ---------------------------------------------------------------------- wrong arguments to wecom_send

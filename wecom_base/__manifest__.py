@@ -22,7 +22,7 @@
         "views/wecom_application_category_views.xml",
         "views/wecom_robot_views.xml",
         "views/wecom_message_views.xml",
-        "views/wecom_webhook_views.xml",
+        "views/wecom_callback_views.xml",
         "views/wecom_log_views.xml",
         "views/res_users_views.xml",
         "views/res_company_views.xml",

@@ -34,8 +34,8 @@ try:
 except ImportError:  # 18.0
     from odoo.api import call_kw  # noqa: F401
 
-# 19.0 has @api.private: a public-looking method no RPC (XML-RPC, JSON-RPC, JSON-2) may call. 18.0 has no
-# such marker; there, such methods check their caller themselves where it matters.
+# @api.private: a public-looking method no RPC (XML-RPC, JSON-RPC, JSON-2) may call. 19.0 and 18.0 since mid-2025
+# have it; older 18.0 builds do not, and there such a method stays callable.
 private = getattr(api, "private", lambda method: method)
 
 

@@ -9,6 +9,5 @@ from . import res_config_settings
 from . import res_users
 from . import wecom_message
 from . import wecom_robot
-from . import wecom_webhook
-from . import wecom_webhook_event
-from . import wecom_housekeeping
+from . import wecom_callback
+from . import wecom_callback_event

@@ -17,10 +17,11 @@ from odoo.tools.mail import generate_tracking_message_id
 
 from .. import compat, const
 from ..lib import WeComApiError, WeComError, WeComNetworkError, WeComTokenError
+from ..lib.errcodes import VALIDATION, errcodes_of_kind
+from .wecom_base import retention_cutoff, unlink_in_batches
 
 _logger = logging.getLogger(__name__)
 
-USER_GROUP = "wecom_base.group_wecom_user"
 
 FINAL_STATES = ("sent", "partial", "exception", "cancel")
 DUPLICATE_CHECK_MAX = 4 * 3600
@@ -183,7 +184,7 @@ class WeComMessage(models.Model):
 
     # ------------------------------------------------------------------ access
     def _wecom_check_sender(self):
-        if not (self.env.su or self.env.user.has_group(USER_GROUP)):
+        if not (self.env.su or self.env.user.has_group(const.USER_GROUP)):
             raise AccessError(_("Only WeCom users can send WeCom messages."))
 
     # ------------------------------------------------------------------ recipients
@@ -1082,7 +1083,7 @@ class WeComMessage(models.Model):
             failure_type = "config"
         elif isinstance(error, WeComApiError) and error.errcode in PERMANENT_FAILURE_TYPES:
             failure_type = PERMANENT_FAILURE_TYPES[error.errcode]
-        elif isinstance(error, WeComApiError) and error.errcode in const.ERRCODES_VALIDATION:
+        elif isinstance(error, WeComApiError) and error.errcode in errcodes_of_kind(VALIDATION):
             failure_type = "content"
         else:
             failure_type = "permanent"
@@ -1429,6 +1430,29 @@ class WeComMessage(models.Model):
         messages = self.browse([row[0] for row in rows])
         messages.invalidate_recordset([*fnames, "write_uid", "write_date"], flush=False)
         messages.modified(fnames)
+
+    # ------------------------------------------------------------------ housekeeping
+    @api.autovacuum
+    def _gc_wecom_messages(self):
+        """Nightly: delete sent, partially sent and cancelled messages finished before the retention period
+        (failed and queued ones stay for an admin)."""
+        cutoff = retention_cutoff(self.env)
+        if not cutoff:
+            return 0
+        count = unlink_in_batches(
+            self.sudo().with_context(active_test=False),
+            [
+                ("state", "in", ("sent", "partial", "cancel")),
+                "|",
+                ("sent_date", "<", cutoff),
+                "&",
+                ("sent_date", "=", False),
+                ("write_date", "<", cutoff),
+            ],
+        )
+        if count:
+            _logger.info("WeCom housekeeping: deleted %s message(s) finished before %s", count, cutoff)
+        return count
 
 
 class WeComMessageArticle(models.Model):
