@@ -25,8 +25,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from .. import compat
-from .. import const
+from .. import compat, const
 from ..lib import WeComCryptoError, parse_xml
 from .wecom_base import retention_cutoff, unlink_in_batches
 
