@@ -13,11 +13,12 @@ its load: callback/health requests per second (target >= 0.5) and callback/healt
 
 Prints for both: p50 / p90 / p99 / max latency (the whole HTTP round trip), requests per second, the
 requests that took 1 s or more (mostly connections that found Odoo's listen backlog, 8 per worker, full and
-were retried by TCP after 1 s) and errors (non-200 answers); then the two ratios; then events stored, duplicates stored (events stored more
-than once: must be 0) and lost (distinct messages not stored: must be 0), and the load average.
+were retried by TCP after 1 s) and errors (non-200 answers); then the two ratios; then events stored,
+duplicates stored (events stored more than once: must be 0) and lost (distinct messages not stored: must
+be 0), and the load average.
 
-    scripts/bench_callback.py                     # 2000 requests each, 50 clients, 4 Odoo workers
-    scripts/bench_callback.py --requests 5000 --clients 50 --workers 8 --rounds 2
+    scripts/bench_callback.py                     # 3 rounds of 2000 requests each, 50 clients, 4 workers
+    scripts/bench_callback.py --requests 5000 --clients 50 --workers 8 --rounds 1
 
 Needs Odoo (importable, or ODOO_PATH) and PostgreSQL (PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432).
 """
@@ -36,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+from urllib.parse import urlsplit
 
 from benchlib import REPO, OdooServer, Rpc, drop_db, install_db, machine
 
@@ -186,7 +188,12 @@ def main():
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--workers", type=int, default=4, help="Odoo --workers (0: threaded server)")
     parser.add_argument("--duplicates", type=float, default=0.1, help="share of requests that repeat one")
-    parser.add_argument("--rounds", type=int, default=1, help="health then callbacks, this many times")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="health then callbacks, this many times (alternating: both share the machine's load alike)",
+    )
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON line too")
     parser.add_argument("--keep-db", action="store_true")
@@ -223,10 +230,11 @@ def main():
             "create",
             {"app_name": "Bench", "agent_id": AGENT_ID, "secret": "bench-secret", "company_id": company_id},
         )
-        webhook_id = call(
-            "wecom.webhook", "create", {"application_id": app_id, "callback_token": TOKEN, "encoding_aes_key": AES_KEY}
+        callback_id = call(
+            "wecom.callback", "create", {"application_id": app_id, "callback_token": TOKEN, "encoding_aes_key": AES_KEY}
         )
-        path = "/wecom/callback/" + call("wecom.webhook", "read", [webhook_id], ["path_token"])[0]["path_token"]
+        # the URL the callback shows (the route is the controller's, in one place); its host is web.base.url
+        path = urlsplit(call("wecom.callback", "read", [callback_id], ["callback_url"])[0]["callback_url"]).path
 
         crypto = WeComCallbackCrypto(TOKEN, AES_KEY, CORP_ID)
         rng = random.Random(2026)
@@ -234,7 +242,7 @@ def main():
         warm_clients = min(args.clients, max(1, args.warmup))
         run_clients(port, [(HEALTH_PATH, None, None)] * args.warmup, warm_clients, method="GET")
         run_clients(port, warmup, warm_clients)
-        base = call("wecom.webhook.event", "search_count", [])
+        base = call("wecom.callback.event", "search_count", [])
         rounds = [
             build_requests(crypto, path, args.requests, args.duplicates, rng, offset=index * args.requests)
             for index in range(args.rounds)
@@ -259,8 +267,8 @@ def main():
             )
 
         health, callback = total(health_runs), total(callback_runs)
-        stored = call("wecom.webhook.event", "search_count", []) - base
-        dup_groups = call("wecom.webhook.event", "read_group", [], ["dedupe_key"], ["dedupe_key"], lazy=False)
+        stored = call("wecom.callback.event", "search_count", []) - base
+        dup_groups = call("wecom.callback.event", "read_group", [], ["dedupe_key"], ["dedupe_key"], lazy=False)
         duplicates = sum(group["__count"] - 1 for group in dup_groups if group["__count"] > 1)
         lost = distinct - (stored - duplicates)
         ratio_rps = round(callback["req_per_s"] / health["req_per_s"], 2)

@@ -35,7 +35,7 @@ class ResCompany(models.Model):
                 .search([("company_id", "in", self.ids)])
             )
             applications._wecom_forget_token()
-            self.env["wecom.webhook"]._wecom_forget_targets()  # callbacks decrypt for the CorpID
+            self.env["wecom.callback"]._wecom_forget_targets()  # callbacks decrypt for the CorpID
         return result
 
     @api.constrains("wecom_corp_id")

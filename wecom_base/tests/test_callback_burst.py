@@ -7,7 +7,7 @@ from unittest.mock import patch
 from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, tagged
 
-from odoo.addons.wecom_base.models.wecom_webhook_event import PROCESS_CRON_XMLID
+from odoo.addons.wecom_base.models.wecom_callback_event import PROCESS_CRON_XMLID
 
 from .common import MOCK_AGENT_ID, MOCK_CORP_ID
 
@@ -32,8 +32,8 @@ class TestCallbackBurst(TransactionCase):
             app = env["wecom.application"].create(
                 {"app_name": "Burst", "agent_id": MOCK_AGENT_ID, "secret": "burst-secret", "company_id": company.id}
             )
-            webhook = env["wecom.webhook"].create({"application_id": app.id})
-            self.app_id, self.webhook_id = app.id, webhook.id
+            callback = env["wecom.callback"].create({"application_id": app.id})
+            self.app_id, self.callback_id = app.id, callback.id
             self.cron_id = env.ref(PROCESS_CRON_XMLID).id
             # start without due triggers of the cron (as after a cron run)
             cr.execute("DELETE FROM ir_cron_trigger WHERE cron_id = %s", [self.cron_id])
@@ -48,8 +48,8 @@ class TestCallbackBurst(TransactionCase):
 
     def store(self, cr, msg_id):
         env = api.Environment(cr, SUPERUSER_ID, {})
-        webhook = env["wecom.webhook"].browse(self.webhook_id)
-        event_id, _reply = env["wecom.webhook.event"]._wecom_store(webhook, text_message(msg_id))
+        callback = env["wecom.callback"].browse(self.callback_id)
+        event_id, _reply = env["wecom.callback.event"]._wecom_store(callback, text_message(msg_id))
         return event_id
 
     def count(self, query, params):
@@ -66,7 +66,7 @@ class TestCallbackBurst(TransactionCase):
             self.assertIsNone(self.store(late, "9100"))
             late.execute("SELECT 1")  # the transaction is still usable
         self.assertEqual(
-            self.count("SELECT COUNT(*) FROM wecom_webhook_event WHERE webhook_id = %s", [self.webhook_id]), 1
+            self.count("SELECT COUNT(*) FROM wecom_callback_event WHERE callback_id = %s", [self.callback_id]), 1
         )
 
     def test_trigger_survives_a_cron_run_begun_before(self):
@@ -116,7 +116,7 @@ class TestCallbackBurst(TransactionCase):
         """``(target, crypto)`` at ``path`` from a fresh transaction, and the number of queries it took."""
         with self.registry.cursor() as cr:
             before = cr.sql_log_count
-            result = api.Environment(cr, SUPERUSER_ID, {})["wecom.webhook"]._wecom_find_target(path)
+            result = api.Environment(cr, SUPERUSER_ID, {})["wecom.callback"]._wecom_find_target(path)
             return result, cr.sql_log_count - before
 
     def change(self, model, record_id, vals):
@@ -127,14 +127,14 @@ class TestCallbackBurst(TransactionCase):
 
     def test_target_cached_until_the_configuration_changes(self):
         with self.registry.cursor() as cr:
-            webhook = api.Environment(cr, SUPERUSER_ID, {})["wecom.webhook"].browse(self.webhook_id)
-            path, company_id = webhook.path_token, webhook.company_id.id
+            callback = api.Environment(cr, SUPERUSER_ID, {})["wecom.callback"].browse(self.callback_id)
+            path, company_id = callback.path_token, callback.company_id.id
         self.registry.clear_cache()
         (target, _crypto), queries = self.lookup(path)
-        self.assertEqual((target.id, queries), (self.webhook_id, 1))
+        self.assertEqual((target.id, queries), (self.callback_id, 1))
         (target, crypto), queries = self.lookup(path)
-        self.assertEqual((target.id, crypto, queries), (self.webhook_id, None, 0), "cached; not configured yet")
-        self.change("wecom.webhook", self.webhook_id, {"callback_token": "BurstToken1", "encoding_aes_key": "a" * 43})
+        self.assertEqual((target.id, crypto, queries), (self.callback_id, None, 0), "cached; not configured yet")
+        self.change("wecom.callback", self.callback_id, {"callback_token": "BurstToken1", "encoding_aes_key": "a" * 43})
         self.assertIsNotNone(self.lookup(path)[0][1], "the new keys are used at once")
         self.change("wecom.application", self.app_id, {"is_active": False})
         self.assertEqual(self.lookup(path)[0], (None, None))
