@@ -162,7 +162,10 @@ class WeComCallbackEvent(models.Model):
         after this commit: nothing waits for the 10-minute backstop. ``ir.cron._trigger()`` would also wake
         the cron workers after each commit, over a new database connection each time (Odoo does not pool
         connections to ``postgres``): that is needed once per burst, so it is done only when no other
-        trigger was due. An inactive cron gets no trigger (as ``ir.cron._trigger_list`` does).
+        trigger was due. Should the workers have spent that other trigger's wake-up already, this event's
+        own row keeps the cron due: it runs at their next wake-up (the end of a run that finds events left
+        sends one, see :meth:`_cron_process_events`; at the latest their poll, every minute). An inactive
+        cron gets no trigger (as ``ir.cron._trigger_list`` does).
 
         :return: the new event's id, or None for a duplicate
         """
@@ -258,7 +261,7 @@ class WeComCallbackEvent(models.Model):
     @api.model
     def _wecom_cron_id(self):
         """The id of the processing cron (cached lookup: no query once warm)."""
-        return self.env["ir.model.data"]._xmlid_to_res_id(PROCESS_CRON_XMLID)
+        return self.env["ir.model.data"]._xmlid_to_res_id(PROCESS_CRON_XMLID, raise_if_not_found=True)
 
     @api.model
     def _wecom_trigger_processing(self):
