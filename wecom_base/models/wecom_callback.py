@@ -332,8 +332,9 @@ class WeComCallback(models.Model):
             return
         try:
             with self.env.registry.cursor() as cr:
-                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
-                cr.execute("SET LOCAL lock_timeout = '2s'")
-                cr.execute(query, params)
+                # one round trip (a burst of WeCom retries comes here once per duplicate)
+                cr.execute(
+                    "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '2s'; " + query, params
+                )
         except Exception:  # noqa: BLE001 - a counter must never fail a callback
             _logger.warning("WeCom callback %s: could not update its counters", self.id, exc_info=True)
