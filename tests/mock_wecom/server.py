@@ -2,7 +2,8 @@
 
 Standard library only on the server side (``requests`` is used by the control client alone). It answers
 like WeCom (HTTP 200 + ``errcode``) for ``gettoken``, ``agent/get``, ``message/send``, ``message/recall``,
-``media/upload``, ``webhook/send``, ``webhook/upload_media`` and ``getcallbackip``; tests inject faults
+``media/upload``, ``webhook/send``, ``webhook/upload_media``, ``getcallbackip`` and ``auth/getuserinfo``
+(login codes, with WeCom's two login pages that hand them out); tests inject faults
 (errcode, HTTP status, delay, dropped connection, non-WeCom body) and read what it received through the
 control endpoints under ``/_mock/`` (JSON in and out):
 
@@ -18,6 +19,12 @@ control endpoints under ``/_mock/`` (JSON in and out):
 ``POST /_mock/config``       ``token_expires_in`` (7200), ``robot_rate_limit`` (20 per 60 s), ``corp_id``
 ``POST /_mock/travel``       ``{"seconds"}``: move the mock's clock forward (token expiry, duplicate
                              check, recall window and robot rate windows all follow it)
+``POST /_mock/auth/codes``   ``{"userid"}`` (a member) or ``{"openid"}`` (a non-member), ``"expires_in"``
+                             (300), ``"corp_id"``: mint a single-use login code, answered as ``{"code"}``
+``GET /_mock/auth/codes``    ``{"issued", "used", "pending"}`` login codes
+``POST /_mock/auth/login_as`` ``{"userid"}``, ``{"openid"}`` or ``{}``: who "scans" WeCom's login pages
+                             (``/wwlogin/sso/login``, ``/connect/oauth2/authorize``): they send the browser
+                             back to ``redirect_uri`` with a fresh code; with nobody, they show a page
 ``GET /_mock/stats``         ``{"counts", "tokens_issued", "messages", "robot_messages", "uploads",
                              "recalls", "faults"}``
 ==========================  =====================================================================
@@ -36,7 +43,7 @@ Codes the mock chooses where WeCom's documentation is vague:
   is a duplicate of the first, plain send (that is what a resend after a lost answer relies on).
 
 Nothing secret (access tokens, app secrets, robot keys) is ever printed: request log lines (only with
-``verbose``) mask the ``access_token``, ``corpsecret`` and ``key`` query values.
+``verbose``) mask the ``access_token``, ``corpsecret``, ``key`` and ``code`` (login code) query values.
 """
 
 import json
@@ -48,7 +55,7 @@ import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 DEFAULT_CORP_ID = "ww0000000000mock0"
 DEFAULT_SECRET = "mock-secret-1000002"
@@ -86,6 +93,9 @@ ERRCODE_INVALID_MSGID = 40068
 ERRCODE_INVALID_MEDIA_TYPE = 40004
 ERRCODE_MEDIA_MISSING = 41005
 ERRCODE_BAD_JSON = 47001
+ERRCODE_INVALID_CODE = 40029  # auth/getuserinfo: unknown, used or expired login code
+ERRCODE_CODE_MISSING = 41008
+LOGIN_CODE_EXPIRES_IN = 300  # seconds; WeCom: "about 5 minutes"
 
 FAULT_DEFAULTS = {
     "path": "*",
@@ -101,12 +111,12 @@ FAULT_DEFAULTS = {
 }
 DUPLICATE_CHECK_OPTIONS = ("enable_duplicate_check", "duplicate_check_interval")
 
-_SECRET_QUERY_RE = re.compile(r"(?i)\b(corpsecret|access_token|key)=([^&\s\"']+)")
+_SECRET_QUERY_RE = re.compile(r"(?i)\b(corpsecret|access_token|key|code)=([^&\s\"']+)")
 _PARAM_RE = re.compile(r';\s*([\w.-]+\*?)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 
 
 def mask(text):
-    """Mask the values of the ``corpsecret``, ``access_token`` and ``key`` query parameters."""
+    """Mask the values of the ``corpsecret``, ``access_token``, ``key`` and ``code`` query parameters."""
     return _SECRET_QUERY_RE.sub(lambda m: f"{m.group(1)}=***", str(text))
 
 
@@ -189,6 +199,41 @@ def _canonical(payload):
     return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+class LoginCodes:
+    """Login codes of ``auth/getuserinfo``: single use, expiring, each for one member (``userid``) or one
+    non-member (``openid``) of one corp. Also who stands in front of WeCom's login pages (``login_as``).
+    The caller holds ``MockState.lock``."""
+
+    def __init__(self):
+        self.codes = {}  # code -> {"corp_id", "userid" | "openid", "expires_at"}
+        self.login_as = None  # {"userid"} | {"openid"} | None
+        self.issued = 0
+        self.used = 0
+
+    def mint(self, corp_id, now, userid=None, openid=None, expires_in=LOGIN_CODE_EXPIRES_IN):
+        if bool(userid) == bool(openid):
+            raise ValueError("give exactly one of userid and openid")
+        code = secrets.token_urlsafe(24)
+        identity = {"userid": str(userid)} if userid else {"openid": str(openid)}
+        self.codes[code] = {"corp_id": corp_id, "expires_at": now + float(expires_in), **identity}
+        self.issued += 1
+        return code
+
+    def take(self, code, corp_id, now):
+        """The identity of a valid code (consumed), or None."""
+        entry = self.codes.get(code)
+        if entry is None or entry["corp_id"] != corp_id:
+            return None
+        del self.codes[code]  # single use, even when it turns out expired
+        if entry["expires_at"] <= now:
+            return None
+        self.used += 1
+        return {k: v for k, v in entry.items() if k in ("userid", "openid")}
+
+    def stats(self):
+        return {"issued": self.issued, "used": self.used, "pending": len(self.codes)}
+
+
 class MockState:
     """Everything the mock knows. Every read or write holds ``lock``."""
 
@@ -215,6 +260,7 @@ class MockState:
             self.robot_windows = {}  # key -> [times of accepted robot sends]
             self.uploads = []
             self.recalls = []
+            self.login = LoginCodes()
             self.add_app(DEFAULT_CORP_ID, DEFAULT_SECRET, DEFAULT_AGENT_ID)
 
     def now(self):
@@ -650,6 +696,67 @@ class Handler(BaseHTTPRequestHandler):
             return None
         return self._upload(query, body, ROBOT_MEDIA_TYPES, f"robot:{key[-4:]}")
 
+    # ------------------------------------------------------------------ login with WeCom
+    def api_auth_getuserinfo(self, query, body):
+        """``auth/getuserinfo``: a login code -> ``userid`` (member) or ``openid`` (non-member), once."""
+        app = self._token_app(query)
+        if app is None:
+            return None
+        code = query.get("code")
+        if not code:
+            return self._err(ERRCODE_CODE_MISSING, "missing code")
+        state = self.state
+        with state.lock:
+            identity = state.login.take(code, app["corp_id"], state.now())
+        if identity is None:
+            return self._err(ERRCODE_INVALID_CODE, "invalid code")
+        return self._json({"errcode": 0, "errmsg": "ok", **identity})
+
+    def _login_page(self, query, **required):
+        """WeCom's login pages: refuse what WeCom refuses (unknown corp or agent, a ``redirect_uri`` outside
+        the app's trusted domain), then send the browser back with a new code for ``login_as``."""
+        state = self.state
+        with state.lock:
+            apps = [a for a in state.apps if a["corp_id"] == query.get("appid")]
+            app = next((a for a in apps if str(a["info"]["agentid"]) == query.get("agentid", "")), None)
+        target = urlsplit(query.get("redirect_uri") or "")
+        domain = urlsplit("//" + ((app or {}).get("info", {}).get("redirect_domain") or ""))
+        problem = None
+        if not apps:
+            problem = "unknown appid (CorpID)"
+        elif app is None:
+            problem = "unknown agentid"
+        elif any(query.get(key) != value for key, value in required.items()):
+            problem = "wrong " + ", ".join(sorted(required))
+        elif target.scheme not in ("http", "https") or not target.hostname:
+            problem = "redirect_uri missing or not an http(s) URL"
+        elif target.hostname != domain.hostname or (domain.port and domain.port != target.port):
+            problem = "redirect_uri is not in the application's trusted domain"
+        if problem:
+            return self._send(
+                400, f"<html><body><h1>WeCom login error</h1><p>{problem}</p></body></html>", "text/html; charset=utf-8"
+            )
+        with state.lock:
+            identity = state.login.login_as
+            code = identity and state.login.mint(app["corp_id"], state.now(), **identity)
+        if not code:
+            return self._send(200, "<html><body><p>Scan with WeCom</p></body></html>", "text/html; charset=utf-8")
+        back = {"code": code, **({"state": query["state"]} if "state" in query else {})}
+        location = query["redirect_uri"] + ("&" if target.query else "?") + urlencode(back)
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return None
+
+    def page_sso_login(self, query, body):
+        """The web login page (scan with the WeCom app): ``login.work.weixin.qq.com/wwlogin/sso/login``."""
+        return self._login_page(query, login_type="CorpApp")
+
+    def page_oauth2_authorize(self, query, body):
+        """The in-client OAuth2 page: ``open.weixin.qq.com/connect/oauth2/authorize``."""
+        return self._login_page(query, response_type="code", scope="snsapi_base")
+
     ROUTES = {
         "/cgi-bin/gettoken": api_gettoken,
         "/cgi-bin/agent/get": api_agent_get,
@@ -659,6 +766,9 @@ class Handler(BaseHTTPRequestHandler):
         "/cgi-bin/media/upload": api_media_upload,
         "/cgi-bin/webhook/send": api_webhook_send,
         "/cgi-bin/webhook/upload_media": api_webhook_upload_media,
+        "/cgi-bin/auth/getuserinfo": api_auth_getuserinfo,
+        "/wwlogin/sso/login": page_sso_login,
+        "/connect/oauth2/authorize": page_oauth2_authorize,
     }
 
     # ------------------------------------------------------------------ control
@@ -701,6 +811,20 @@ class Handler(BaseHTTPRequestHandler):
                     state.offset += float(data.get("seconds", 0))
             elif (method, path) == ("GET", "/_mock/stats"):
                 return self._json(state.stats())
+            elif (method, path) == ("GET", "/_mock/auth/codes"):
+                with state.lock:
+                    return self._json(state.login.stats())
+            elif (method, path) == ("POST", "/_mock/auth/codes"):
+                with state.lock:
+                    corp_id = str(data.pop("corp_id", None) or state.config["corp_id"])
+                    code = state.login.mint(corp_id, state.now(), **data)
+                return self._json({"ok": True, "code": code})
+            elif (method, path) == ("POST", "/_mock/auth/login_as"):
+                identity = {k: str(v) for k, v in data.items() if k in ("userid", "openid") and v}
+                if len(identity) > 1 or set(data) - {"userid", "openid"}:
+                    raise ValueError("give userid or openid (or nothing)")
+                with state.lock:
+                    state.login.login_as = identity or None
             else:
                 return self._json({"ok": False, "error": "unknown control path"}, status=404)
         except (TypeError, ValueError, KeyError) as exc:
@@ -817,6 +941,20 @@ class MockWeComControl:
     def stats(self):
         """``{"counts", "tokens_issued", "messages", "robot_messages", "uploads", "recalls", "faults"}``."""
         return self._call("GET", "/_mock/stats")
+
+    def login_code(self, userid=None, openid=None, expires_in=None, corp_id=None):
+        """A new single-use login code of ``auth/getuserinfo`` for a member (``userid``) or a non-member
+        (``openid``), valid ``expires_in`` seconds (300)."""
+        data = {"userid": userid, "openid": openid, "expires_in": expires_in, "corp_id": corp_id}
+        return self._call("POST", "/_mock/auth/codes", {k: v for k, v in data.items() if v is not None})["code"]
+
+    def login_stats(self):
+        """``{"issued", "used", "pending"}``: the login codes minted, exchanged and still waiting."""
+        return self._call("GET", "/_mock/auth/codes")
+
+    def login_as(self, userid=None, openid=None):
+        """Who WeCom's login pages log in (they redirect back with a new code); nobody when both are None."""
+        self._call("POST", "/_mock/auth/login_as", {"userid": userid, "openid": openid})
 
     def count(self, path):
         """How many requests the mock received on this API path (faulted ones included)."""
