@@ -1,1 +1,2 @@
 from . import test_wecom_auth
+from . import test_wecom_auth_http
