@@ -86,7 +86,8 @@ def session_authenticate(credential):
     """
     if release.version_info[0] >= 19:
         return request.session.authenticate(request.env, credential)
-    request.env.cr.commit()  # pylint: disable=invalid-commit - 18.0 reads the credential from another cursor
+    # 18.0 reads the credential from another cursor
+    request.env.cr.commit()  # pylint: disable=invalid-commit
     return request.session.authenticate(request.db, credential)
 
 

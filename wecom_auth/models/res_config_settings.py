@@ -18,7 +18,7 @@ class ResConfigSettings(models.TransientModel):
     )
     wecom_auth_redirect_uri = fields.Char(string="WeCom Login Redirect URL", compute="_compute_wecom_auth_status")
     wecom_auth_status = fields.Char(string="WeCom Login Status", compute="_compute_wecom_auth_status")
-    wecom_auth_ready = fields.Boolean(compute="_compute_wecom_auth_status")
+    wecom_auth_ready = fields.Boolean(string="WeCom Login Ready", compute="_compute_wecom_auth_status")
 
     @api.depends("company_id", "wecom_corp_id", "wecom_auth_application_id")
     def _compute_wecom_auth_status(self):

@@ -85,6 +85,19 @@ class TestWeComAuthHttp(WeComAuthMixin, HttpCase):
         self.assertEqual(urlsplit(response.url).path, "/odoo")
         self.assertEqual(self.logged_in_uid(), self.member.id)
 
+    def test_two_factor_authentication_still_asked(self):
+        if "totp_secret" not in self.env["res.users"]._fields:
+            self.skipTest("auth_totp is not installed")
+        self.env.cr.execute("UPDATE res_users SET totp_secret = %s WHERE id = %s", ["JBSWY3DPEHPK3PXP", self.member.id])
+        self.member.invalidate_recordset()
+        _location, query = self.start(redirect="/odoo/discuss")
+        response = self.callback(self.mock.login_code(userid=MEMBER_USERID), query["state"])
+        self.assertEqual(response.status_code, 303)
+        location = urlsplit(response.headers["Location"])
+        self.assertEqual(location.path, "/web/login/totp", "WeCom proves who the member is, not the second factor")
+        self.assertEqual(parse_qs(location.query)["redirect"], ["/odoo/discuss"])
+        self.assertFalse(self.logged_in_uid(), "a half-open session until the code is typed")
+
     def test_wecom_client_gets_the_silent_page(self):
         location, query = self.start(user_agent=WECOM_CLIENT_UA)
         self.assertEqual(location.path, "/connect/oauth2/authorize")
