@@ -4,7 +4,6 @@
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 
 from tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET
 
@@ -14,12 +13,10 @@ OAUTH2 = "/connect/oauth2/authorize"
 BACK = "https://odoo.example.com/wecom/auth/callback"  # the default app's redirect_domain is odoo.example.com
 
 
-@pytest.fixture(scope="module")
-def web():
-    session = requests.Session()
-    session.trust_env = False
-    yield session
-    session.close()
+@pytest.fixture
+def web(mock):
+    """Plain HTTP to the mock, as a browser or a WeCom client would send it (the control client's session)."""
+    return mock._http
 
 
 @pytest.fixture

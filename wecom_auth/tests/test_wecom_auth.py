@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from odoo import fields
 from odoo.exceptions import AccessDenied, UserError
+from odoo.modules.neutralize import get_neutralization_queries
 from odoo.tests import TransactionCase, new_test_user, tagged
 
 from odoo.addons.wecom_base.lib import WeComApiError
@@ -166,6 +167,13 @@ class TestWeComAuth(WeComAuthMixin, TransactionCase):
         with patch.object(fields.Datetime, "now", return_value=later):
             Credential._wecom_issue(self.member)
         self.assertEqual(Credential.search_count([("user_id", "=", self.member.id)]), 1, "expired ones dropped")
+
+    def test_neutralize_drops_pending_credentials(self):
+        self.env["wecom.auth.credential"]._wecom_issue(self.member)
+        self.env.flush_all()
+        for query in get_neutralization_queries(["wecom_auth"]):
+            self.env.cr.execute(query)
+        self.assertFalse(self.env["wecom.auth.credential"].search([]))
 
     # ------------------------------------------------------------------ redirect and logs
     def test_local_path(self):
