@@ -1,5 +1,6 @@
 from . import wecom_base
 from . import res_company
+from . import res_groups
 from . import wecom_application_type
 from . import wecom_application_category
 from . import wecom_application
@@ -8,6 +9,5 @@ from . import res_config_settings
 from . import res_users
 from . import wecom_message
 from . import wecom_robot
-from . import wecom_webhook
-from . import wecom_webhook_event
-from . import wecom_housekeeping
+from . import wecom_callback
+from . import wecom_callback_event
