@@ -2,7 +2,7 @@
 {
     "name": "WeCom Login",
     "summary": "Log in to Odoo with WeCom: silently inside the WeCom client, by scanning on the web",
-    "version": "18.0.1.0.0",
+    "version": "1.0.0",
     "category": "Productivity/Discuss",
     "website": "https://github.com/wecom-base/wecom_base",
     "author": "wecom_base contributors",

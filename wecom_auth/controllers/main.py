@@ -9,7 +9,6 @@ one-time credential, as ``auth_oauth`` does. Every refusal is a page that says w
 """
 
 import hashlib
-import inspect
 import logging
 import re
 import secrets
@@ -22,6 +21,7 @@ from odoo.http import request
 
 from odoo.addons.web.controllers.home import Home
 from odoo.addons.web.controllers.utils import _get_login_redirect_url, ensure_db
+from odoo.addons.wecom_base import compat
 from odoo.addons.wecom_base.lib import WeComError
 
 from .. import const
@@ -76,22 +76,6 @@ def in_wecom_client():
     """True when the browser is the WeCom client (its user agent says ``wxwork``)."""
     user_agent = request.httprequest.headers.get("User-Agent") or ""
     return const.CLIENT_USER_AGENT_MARK in user_agent.lower()
-
-
-# The one place where 18.0 and 19.0 differ for this addon (odoo/http.py Session.authenticate): 19.0 takes the
-# request's environment and checks the credential on the request's cursor; 18.0 takes the database name and
-# checks it in a transaction of its own, which must see the credential.
-_AUTHENTICATE_TAKES_ENV = "env" in inspect.signature(http.Session.authenticate).parameters
-
-
-def session_authenticate(credential):
-    """Log the request's session in with ``credential`` through Odoo's ``Session.authenticate`` (2FA, login
-    log, session rotation as for a password)."""
-    if _AUTHENTICATE_TAKES_ENV:
-        return request.session.authenticate(request.env, credential)
-    # 18.0 reads the credential from another cursor
-    request.env.cr.commit()  # pylint: disable=invalid-commit
-    return request.session.authenticate(request.db, credential)
 
 
 def _state_key(state):
@@ -189,7 +173,7 @@ class WeComAuthController(http.Controller):
         token = request.env["wecom.auth.credential"].sudo()._wecom_issue(user)
         credential = {"type": const.CREDENTIAL_TYPE, "login": user.login, "token": token}
         try:
-            auth_info = session_authenticate(credential)
+            auth_info = compat.session_authenticate(request, credential)
         except AccessDenied as exc:
             reason = exc.args[0] if exc.args and exc.args != AccessDenied().args else _("Odoo refused the login.")
             return self._wecom_auth_page("refused", reason, redirect, status=403)

@@ -13,6 +13,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from .common import MEMBER_USERID, WeComAuthMixin
 
+CONTROLLER_LOGGER = "odoo.addons.wecom_auth.controllers.main"
 WECOM_CLIENT_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
     "Mobile/15E148 wxwork/4.1.20 MicroMessenger/7.0.1 Language/zh ColorScheme/Light"
@@ -182,13 +183,17 @@ class TestWeComAuthHttp(WeComAuthMixin, HttpCase):
         _location, query = self.start()
         code = self.mock.login_code(userid=MEMBER_USERID)
         self.mock.add_fault(path="/cgi-bin/auth/getuserinfo", errcode=40029, errmsg="invalid code")
-        message = self.assertRefused(self.callback(code, query["state"]), "wecom_error", 200)
+        with self.assertLogs(CONTROLLER_LOGGER, "WARNING") as logs:
+            message = self.assertRefused(self.callback(code, query["state"]), "wecom_error", 200)
         self.assertIn("not valid any more", message)
         self.assertNotIn(code, message)
+        self.assertIn("refused by WeCom", logs.output[0])
+        self.assertNotIn(code, logs.output[0])
 
         _location, query = self.start()
         self.mock.add_fault(path="/cgi-bin/auth/getuserinfo", status=502)
-        self.assertRefused(self.callback(code, query["state"]), "wecom_error", 200)
+        with self.assertLogs(CONTROLLER_LOGGER, "WARNING"):
+            self.assertRefused(self.callback(code, query["state"]), "wecom_error", 200)
 
         _location, query = self.start()
         self.assertRefused(self.callback("", query["state"]), "no_code", 400)
