@@ -82,6 +82,7 @@ class ResConfigSettings(models.TransientModel):
                 "message": message,
                 "type": "warning" if problem else "success",
                 "sticky": True,
-                "next": {"type": "ir.actions.client", "tag": "reload"},
+                # the status above the button reads the trusted domain WeCom just gave
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
