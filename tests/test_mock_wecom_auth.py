@@ -155,3 +155,13 @@ def test_trusted_domain_with_port(mock, web):
 def test_login_as_refuses_both(mock, web):
     response = web.post(mock.url + "/_mock/auth/login_as", json={"userid": "a", "openid": "b"}, timeout=5)
     assert response.status_code == 400
+
+
+def test_login_codes_masked_in_log_lines():
+    from wecom_base.lib import redact  # noqa: PLC0415 - the addon's client core, importable without Odoo
+    from wecom_base.tests.mock_wecom import mask  # noqa: PLC0415
+
+    line = "GET /cgi-bin/auth/getuserinfo?access_token=TOKEN123&code=CODE4567 errcode=40029"
+    for masked in (redact(line), mask(line)):
+        assert "CODE4567" not in masked and "TOKEN123" not in masked
+        assert "code=***" in masked and "errcode=40029" in masked, "errcode is not a code"
