@@ -14,3 +14,4 @@ from .exceptions import (
     redact,
 )
 from .crypto import WeComCallbackCrypto, WeComCryptoError, parse_xml
+from .directory import DirectoryReader, normalize_department, normalize_member

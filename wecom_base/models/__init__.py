@@ -11,3 +11,6 @@ from . import wecom_robot
 from . import wecom_webhook
 from . import wecom_webhook_event
 from . import wecom_housekeeping
+from . import wecom_department
+from . import wecom_member
+from . import wecom_directory_sync
