@@ -986,7 +986,9 @@ class MockDirectory:
             order=[int(o) for o in record.get("order") or [0] * len(departments)][: len(departments)],
             position=str(record.get("position") or ""),
             status=status,
-            main_department=int(record.get("main_department") or departments[0]),
+            main_department=main
+            if (main := int(record.get("main_department") or 0)) in departments
+            else departments[0],
         )
         return record
 

@@ -300,7 +300,9 @@ class WeComApplication(models.Model):
                 desired[name] = values[name]
         if "department_ids" in values:
             desired["department_ids"] = {departments[w] for w in values["department_ids"] if w in departments}
-            main = values.get("main_department") or (values["department_ids"] or [0])[0]
+            main = values.get("main_department")
+            if main not in values["department_ids"]:  # WeCom's main department is one of the member's
+                main = (values["department_ids"] or [0])[0]
             desired["main_department_id"] = departments.get(main, False)
         status = desired.get("status") or (record.status if record else "active")
         if status == "exited":
