@@ -54,7 +54,7 @@ def seeded(mock):
 
 def test_reads_departments_and_members(seeded):
     reader, _clock = reader_for(seeded)
-    departments, members = reader.read()
+    departments, members = reader.read_all()
     assert departments[2] == {"wecom_id": 2, "name": "Sales", "parent_wecom_id": 1, "sequence": 20}
     assert list(members) == ["zhangsan", "lisi"]
     assert members["zhangsan"]["department_ids"] == [1, 2]
@@ -74,7 +74,7 @@ def test_pages_user_list_id(seeded, monkeypatch):
 def test_user_get_when_user_list_is_closed(seeded):
     seeded.add_fault(path="/cgi-bin/user/list", errcode=48002, errmsg="api forbidden")
     reader, _clock = reader_for(seeded)
-    _departments, members = reader.read()
+    _departments, members = reader.read_all()
     assert members["lisi"]["name"] == "李四"
     assert seeded.count("/cgi-bin/user/get") == 2
 
@@ -83,7 +83,7 @@ def test_other_errors_are_not_hidden(seeded):
     seeded.add_fault(path="/cgi-bin/user/list", errcode=60011, errmsg="no privilege")
     reader, _clock = reader_for(seeded)
     with pytest.raises(WeComConfigError):
-        reader.read()
+        reader.read_all()
 
 
 def test_busy_is_retried_then_given_up(seeded):

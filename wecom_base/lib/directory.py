@@ -143,7 +143,7 @@ class DirectoryReader:
         raise AssertionError("unreachable")  # pragma: no cover
 
     # ------------------------------------------------------------------ the whole directory
-    def read(self):
+    def read_all(self):
         """Read departments and members.
 
         :return: ``(departments, members)``: ``{wecom_id: values}`` (parents before children) and

@@ -146,7 +146,7 @@ class WeComApplication(models.Model):
         self.ensure_one()
         start = time.monotonic()
         reader = DirectoryReader(self.sudo()._wecom_directory_call, progress=self._wecom_directory_progress)
-        departments, members = reader.read()
+        departments, members = reader.read_all()
         with self.env.cr.savepoint():
             department_stats, changed_departments = self._wecom_apply_departments(departments, full=True)
             member_stats, changed_members = self._wecom_apply_members(members, full=True)

@@ -251,7 +251,7 @@ class TestWeComDirectorySync(DirectoryMixin, WeComCase):
         wizard = (
             self.env["wecom.member.user.wizard"]
             .with_user(self.user_manager)
-            .with_context(action["context"])
+            .with_context(**action["context"])
             .create({"user_type": "portal"})
         )
         result = wizard.action_create_users()
