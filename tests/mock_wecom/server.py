@@ -1075,40 +1075,43 @@ def _directory(handler):
     return state.directory
 
 
-def _directory_department_ids(handler, query):
+def _directory_departments(handler, query):
     """The departments a list call covers (``id`` and its subtree, or everything), or None once answered."""
     directory = _directory(handler)
     raw = (query.get("id") or "").strip()
     if not raw:
         roots = [d["id"] for d in directory.departments.values() if d["parentid"] not in directory.departments]
-        return [department_id for root in sorted(roots) for department_id in directory.subtree(root)]
-    if not raw.isdigit() or int(raw) not in directory.departments:
+        ids = [department_id for root in sorted(roots) for department_id in directory.subtree(root)]
+    elif not raw.isdigit() or int(raw) not in directory.departments:
         handler._err(ERRCODE_DEPARTMENT_NOT_FOUND, "department not found")
         return None
-    return directory.subtree(int(raw))
+    else:
+        ids = directory.subtree(int(raw))
+    return [directory.departments[i] for i in ids]
+
+
+def _directory_list(handler, query, select, shape, key):
+    """Answer a list API: the token checked, ``select(handler, query)`` picks the records (None once it answered
+    an error), ``shape(directory, record)`` makes each row of the answer's ``key``."""
+    if handler._token_app(query) is None:
+        return None
+    with handler.state.lock:
+        records = select(handler, query)
+        if records is None:
+            return None
+        rows = [shape(_directory(handler), record) for record in records]
+    return handler._json({"errcode": 0, "errmsg": "ok", key: rows})
 
 
 def api_department_list(handler, query, body):
-    if handler._token_app(query) is None:
-        return None
-    with handler.state.lock:
-        ids = _directory_department_ids(handler, query)
-        if ids is None:
-            return None
-        departments = [dict(_directory(handler).departments[i]) for i in ids]
-    return handler._json({"errcode": 0, "errmsg": "ok", "department": departments})
+    return _directory_list(handler, query, _directory_departments, lambda _d, record: dict(record), "department")
 
 
 def api_department_simplelist(handler, query, body):
-    if handler._token_app(query) is None:
-        return None
-    with handler.state.lock:
-        ids = _directory_department_ids(handler, query)
-        if ids is None:
-            return None
-        departments = _directory(handler).departments
-        rows = [{key: departments[i][key] for key in ("id", "parentid", "order")} for i in ids]
-    return handler._json({"errcode": 0, "errmsg": "ok", "department_id": rows})
+    def shape(_directory, record):
+        return {key: record[key] for key in ("id", "parentid", "order")}
+
+    return _directory_list(handler, query, _directory_departments, shape, "department_id")
 
 
 def api_user_list_id(handler, query, body):
@@ -1146,28 +1149,19 @@ def _directory_users_of(handler, query):
 
 
 def api_user_list(handler, query, body):
-    if handler._token_app(query) is None:
-        return None
-    with handler.state.lock:
-        users = _directory_users_of(handler, query)
-        if users is None:
-            return None
-        users = [_directory(handler).public_user(user) for user in users]
-    return handler._json({"errcode": 0, "errmsg": "ok", "userlist": users})
+    return _directory_list(handler, query, _directory_users_of, MockDirectory.public_user, "userlist")
 
 
 def api_user_simplelist(handler, query, body):
-    if handler._token_app(query) is None:
-        return None
-    with handler.state.lock:
-        users = _directory_users_of(handler, query)
-        if users is None:
-            return None
-        rows = [
-            {"userid": u["userid"], "name": u["name"], "department": list(u["department"]), "open_userid": u["userid"]}
-            for u in users
-        ]
-    return handler._json({"errcode": 0, "errmsg": "ok", "userlist": rows})
+    def shape(_directory, user):
+        return {
+            "userid": user["userid"],
+            "name": user["name"],
+            "department": list(user["department"]),
+            "open_userid": user["userid"],
+        }
+
+    return _directory_list(handler, query, _directory_users_of, shape, "userlist")
 
 
 def api_user_get(handler, query, body):

@@ -38,11 +38,18 @@ def _empty_stats():
     return {"created": 0, "updated": 0, "archived": 0}
 
 
-def _value(record, name):
-    value = record[name]
-    if isinstance(value, models.BaseModel):
-        return set(value.ids) if record._fields[name].type == "many2many" else value.id
-    return value
+def changed_values(record, desired):
+    """The part of ``desired`` (field values: ids for relations, a list of ids for a many2many) that differs from
+    ``record``, ready for ``write``; empty when the record already holds it all (then nothing is written)."""
+    diff = {}
+    for name, value in desired.items():
+        current = record[name]
+        if record._fields[name].type == "many2many":
+            if set(current.ids) != set(value):
+                diff[name] = [Command.set(list(value))]
+        elif (current.id if isinstance(current, models.BaseModel) else current) != value:
+            diff[name] = value
+    return diff
 
 
 class WeComApplication(models.Model):
@@ -278,7 +285,7 @@ class WeComApplication(models.Model):
             if "parent_wecom_id" in values:
                 parent = existing.get(values["parent_wecom_id"])
                 desired["parent_id"] = parent.id if parent and parent != record else False
-            diff = {name: value for name, value in desired.items() if _value(record, name) != value}
+            diff = changed_values(record, desired)
             if diff:
                 record.write(diff)
                 changed |= record
@@ -349,14 +356,7 @@ class WeComApplication(models.Model):
                 desired["department_ids"] = [Command.set(desired.get("department_ids", []))]
                 to_create.append(desired)
                 continue
-            diff = {}
-            for name, value in desired.items():
-                current = _value(record, name)
-                if name == "department_ids":
-                    if current != set(value):
-                        diff[name] = [Command.set(value)]
-                elif current != value:
-                    diff[name] = value
+            diff = changed_values(record, desired)
             if diff:
                 record.write(diff)
                 changed |= record

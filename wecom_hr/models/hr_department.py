@@ -1,4 +1,5 @@
 from odoo import fields, models
+from odoo.tools import SQL
 
 
 class HrDepartment(models.Model):
@@ -14,9 +15,17 @@ class HrDepartment(models.Model):
     )
 
     def init(self):
-        # one Odoo record per WeCom record (a partial index: most records follow nothing)
-        self.env.cr.execute(
-            "CREATE UNIQUE INDEX IF NOT EXISTS hr_department_wecom_department_uniq "
-            "ON hr_department (wecom_department_id) "
-            "WHERE wecom_department_id IS NOT NULL"
+        partial_unique_index(self.env.cr, "hr_department_wecom_department_uniq", self._table, "wecom_department_id")
+
+
+def partial_unique_index(cr, name, table, column):
+    """One Odoo record per WeCom record: unique where set (most records follow nothing)."""
+    cr.execute(
+        SQL(
+            "CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (%s) WHERE %s IS NOT NULL",
+            SQL.identifier(name),
+            SQL.identifier(table),
+            SQL.identifier(column),
+            SQL.identifier(column),
         )
+    )

@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from .hr_department import partial_unique_index
+
 
 class HrEmployee(models.Model):
     _inherit = "hr.employee"
@@ -15,8 +17,4 @@ class HrEmployee(models.Model):
     )
 
     def init(self):
-        # one Odoo record per WeCom record (a partial index: most records follow nothing)
-        self.env.cr.execute(
-            "CREATE UNIQUE INDEX IF NOT EXISTS hr_employee_wecom_member_uniq ON hr_employee (wecom_member_id) "
-            "WHERE wecom_member_id IS NOT NULL"
-        )
+        partial_unique_index(self.env.cr, "hr_employee_wecom_member_uniq", self._table, "wecom_member_id")

@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from odoo.addons.wecom_base.models.wecom_directory_sync import changed_values
+
 
 class WeComDepartment(models.Model):
     _inherit = "wecom.department"
@@ -42,11 +44,7 @@ class WeComDepartment(models.Model):
                 linked[department.id] = HrDepartment.create({**desired, "wecom_department_id": department.id})
                 stats["created"] += 1
                 continue
-            diff = {}
-            for name, value in desired.items():
-                current = hr_department[name]
-                if (current.id if isinstance(current, models.BaseModel) else current) != value:
-                    diff[name] = value
+            diff = changed_values(hr_department, desired)
             if diff:
                 hr_department.write(diff)
                 stats["updated"] += 1

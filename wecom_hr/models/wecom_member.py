@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from odoo.addons.wecom_base.models.wecom_directory_sync import changed_values
+
 
 class WeComMember(models.Model):
     _inherit = "wecom.member"
@@ -71,11 +73,7 @@ class WeComMember(models.Model):
                 continue
             if not desired["active"]:
                 desired = {"active": False}  # an archived employee keeps what it had
-            diff = {}
-            for name, value in desired.items():
-                current = employee[name]
-                if (current.id if isinstance(current, models.BaseModel) else current) != value:
-                    diff[name] = value
+            diff = changed_values(employee, desired)
             if diff:
                 employee.write(diff)
                 stats["updated"] += 1
