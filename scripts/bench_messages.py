@@ -53,9 +53,12 @@ def main():
 
     import odoo  # noqa: PLC0415
 
-    from tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET, MockWeComControl  # noqa: PLC0415
+    import tests  # noqa: PLC0415, F401 - registers wecom_base.tests (the mock's home) without the addon's __init__
+    from wecom_base.tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET, MockWeComControl  # noqa: PLC0415
+    from tests.odoo_locate import locate  # noqa: PLC0415
 
-    addons = os.path.join(os.path.dirname(odoo.__file__), "addons")
+    found = locate(odoo_path)[0]  # both source layouts
+    addons = found.addons_path()
     db_args = ["--db_host", os.environ.get("PGHOST", "127.0.0.1"), "--db_user", os.environ.get("PGUSER", "root")]
     port = free_port()
     mock_proc = subprocess.Popen(
@@ -83,7 +86,7 @@ def main():
                 "-i",
                 "wecom_base",
                 "--stop-after-init",
-                "--without-demo=all",
+                *found.no_demo_args,
                 "--log-level=warn",
                 "--http-port",
                 str(free_port()),

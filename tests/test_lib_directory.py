@@ -2,7 +2,6 @@
 
 import pytest
 
-from tests.mock_wecom import DEFAULT_CORP_ID, DEFAULT_SECRET
 from wecom_base.lib import (
     DirectoryReader,
     WeComClient,
@@ -12,6 +11,7 @@ from wecom_base.lib import (
     normalize_department,
     normalize_member,
 )
+from wecom_base.tests.mock_wecom import DEFAULT_CORP_ID, DEFAULT_SECRET
 
 DEPARTMENTS = [
     {"id": 1, "name": "Company", "parentid": 0, "order": 100},

@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from tests.mock_wecom import DEFAULT_CORP_ID, DEFAULT_SECRET
+from wecom_base.tests.mock_wecom import DEFAULT_CORP_ID, DEFAULT_SECRET
 
 DEPARTMENTS = [
     {"id": 1, "name": "Company", "parentid": 0, "order": 100},

@@ -2,7 +2,7 @@
 {
     "name": "WeCom HR",
     "summary": "The WeCom directory as Odoo departments and employees (WeCom departments and members, kept in sync)",
-    "version": "18.0.1.0.0",
+    "version": "1.0.0",
     "category": "Human Resources/Employees",
     "website": "https://github.com/wecom-base/wecom_base",
     "author": "wecom_base contributors",

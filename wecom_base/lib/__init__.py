@@ -15,3 +15,4 @@ from .exceptions import (
 )
 from .crypto import WeComCallbackCrypto, WeComCryptoError, parse_xml
 from .directory import DirectoryReader, normalize_department, normalize_member
+from .errcodes import errcode_info, failure_type_for, is_retryable

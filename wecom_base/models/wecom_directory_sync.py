@@ -7,18 +7,17 @@ written, so a sync of an unchanged directory writes nothing at all.
 """
 
 import logging
-import threading
 import time
 
 from odoo import Command, _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from .. import const
+from .. import compat, const
 from ..lib import DirectoryReader, WeComError, normalize_department, normalize_member
 
 _logger = logging.getLogger(__name__)
 
-EVENT_MODEL = "wecom.webhook.event"
+EVENT_MODEL = "wecom.callback.event"
 # change_contact XML elements -> the keys of normalize_member()
 USER_EVENT_FIELDS = {
     "Name": "name",
@@ -204,8 +203,8 @@ class WeComApplication(models.Model):
 
         :return: the number of applications whose sync failed
         """
-        auto_commit = not getattr(threading.current_thread(), "testing", False)
-        apps = self.search([("directory_sync", "=", True), ("is_active", "=", True)])
+        auto_commit = compat.may_commit(self.env.cr)
+        apps = self.search([("directory_sync", "=", True)])  # archived (disabled) applications are not found
         failures = 0
         cron = self.env["ir.cron"]
         for index, app in enumerate(apps, 1):

@@ -1,9 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from ..const import MANAGER_GROUP
 from .wecom_department import create_unique_index
-
-MANAGER_GROUP = "wecom_base.group_wecom_manager"
 
 
 class WeComMember(models.Model):

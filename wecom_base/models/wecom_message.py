@@ -4,7 +4,6 @@ import inspect
 import json
 import logging
 import random
-import threading
 import time
 from collections import defaultdict
 from datetime import timedelta
@@ -16,12 +15,13 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools.mail import generate_tracking_message_id
 
-from .. import const
+from .. import compat, const
 from ..lib import WeComApiError, WeComError, WeComNetworkError, WeComTokenError
+from ..lib.errcodes import VALIDATION, errcodes_of_kind
+from .wecom_base import retention_cutoff, unlink_in_batches
 
 _logger = logging.getLogger(__name__)
 
-USER_GROUP = "wecom_base.group_wecom_user"
 
 FINAL_STATES = ("sent", "partial", "exception", "cancel")
 DUPLICATE_CHECK_MAX = 4 * 3600
@@ -184,7 +184,7 @@ class WeComMessage(models.Model):
 
     # ------------------------------------------------------------------ access
     def _wecom_check_sender(self):
-        if not (self.env.su or self.env.user.has_group(USER_GROUP)):
+        if not (self.env.su or self.env.user.has_group(const.USER_GROUP)):
             raise AccessError(_("Only WeCom users can send WeCom messages."))
 
     # ------------------------------------------------------------------ recipients
@@ -419,7 +419,7 @@ class WeComMessage(models.Model):
 
     # ------------------------------------------------------------------ the send API
     @api.model
-    @api.returns("self", lambda value: value.id)
+    @compat.returns_record
     def wecom_send(
         self,
         application=None,
@@ -500,7 +500,7 @@ class WeComMessage(models.Model):
         return message
 
     @api.model
-    @api.returns("self", lambda value: value.id)
+    @compat.returns_record
     def wecom_send_robot(
         self,
         robot,
@@ -1083,7 +1083,7 @@ class WeComMessage(models.Model):
             failure_type = "config"
         elif isinstance(error, WeComApiError) and error.errcode in PERMANENT_FAILURE_TYPES:
             failure_type = PERMANENT_FAILURE_TYPES[error.errcode]
-        elif isinstance(error, WeComApiError) and error.errcode in const.ERRCODES_VALIDATION:
+        elif isinstance(error, WeComApiError) and error.errcode in errcodes_of_kind(VALIDATION):
             failure_type = "content"
         else:
             failure_type = "permanent"
@@ -1140,7 +1140,7 @@ class WeComMessage(models.Model):
         if own_transaction:
             # nothing may touch self.env.cr before the claim is committed: its snapshot must see the claim
             with self.env.registry.cursor() as cr:
-                if not self.env.registry.in_test_mode():
+                if not compat.registry_in_test_mode(self.env.registry):
                     cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 cr.execute("SELECT value FROM ir_config_parameter WHERE key = %s", [const.PARAM_MESSAGE_CLAIM_LEASE])
                 row = cr.fetchone()
@@ -1209,7 +1209,7 @@ class WeComMessage(models.Model):
         icp = self.env["ir.config_parameter"].sudo()
         batch_size = batch_size or int(icp.get_param(const.PARAM_MESSAGE_BATCH_SIZE) or const.MESSAGE_BATCH_SIZE)
         max_batches = max_batches or const.MESSAGE_MAX_BATCHES_PER_RUN
-        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        auto_commit = compat.may_commit(self.env.cr)
         lease = self._wecom_claim_lease()
         done = 0
         for _batch in range(max_batches):
@@ -1430,6 +1430,29 @@ class WeComMessage(models.Model):
         messages = self.browse([row[0] for row in rows])
         messages.invalidate_recordset([*fnames, "write_uid", "write_date"], flush=False)
         messages.modified(fnames)
+
+    # ------------------------------------------------------------------ housekeeping
+    @api.autovacuum
+    def _gc_wecom_messages(self):
+        """Nightly: delete sent, partially sent and cancelled messages finished before the retention period
+        (failed and queued ones stay for an admin)."""
+        cutoff = retention_cutoff(self.env)
+        if not cutoff:
+            return 0
+        count = unlink_in_batches(
+            self.sudo().with_context(active_test=False),
+            [
+                ("state", "in", ("sent", "partial", "cancel")),
+                "|",
+                ("sent_date", "<", cutoff),
+                "&",
+                ("sent_date", "=", False),
+                ("write_date", "<", cutoff),
+            ],
+        )
+        if count:
+            _logger.info("WeCom housekeeping: deleted %s message(s) finished before %s", count, cutoff)
+        return count
 
 
 class WeComMessageArticle(models.Model):

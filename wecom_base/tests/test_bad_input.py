@@ -62,7 +62,7 @@ class BadInputCase(WeComMockMixin, WeComCallbackMixin, HttpCase):
             }
         )
         cls.robot = cls.env["wecom.robot"].create({"name": "Ops", "webhook_key": MOCK_ROBOT_KEY})
-        cls.webhook = cls.env["wecom.webhook"].create(
+        cls.callback = cls.env["wecom.callback"].create(
             {
                 "application_id": cls.app.id,
                 "callback_token": CALLBACK_TOKEN,
@@ -83,7 +83,7 @@ class BadInputCase(WeComMockMixin, WeComCallbackMixin, HttpCase):
         """A fingerprint of every row the bad input must not create or change."""
         self.env.flush_all()
         fingerprint = []
-        for table in ("wecom_message", "wecom_webhook_event", "wecom_application", "wecom_robot", "res_company"):
+        for table in ("wecom_message", "wecom_callback_event", "wecom_application", "wecom_robot", "res_company"):
             self.env.cr.execute(f"SELECT COUNT(*), md5(string_agg(t::text, ',' ORDER BY t.id)) FROM {table} t")
             fingerprint.append((table, *self.env.cr.fetchone()))
         return fingerprint
@@ -322,7 +322,7 @@ class BadInputCase(WeComMockMixin, WeComCallbackMixin, HttpCase):
         )
 
     def test_config_callback_credentials(self):
-        create = self.env["wecom.webhook"].create
+        create = self.env["wecom.callback"].create
         self.assertClearError(
             ValidationError, "Token", create, {"application_id": self.app.id, "callback_token": "bad token"}
         )

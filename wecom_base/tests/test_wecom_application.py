@@ -153,6 +153,26 @@ class TestWeComApplication(WeComCase):
         with self.assertMockCalls(gettoken=0), self.assertRaisesRegex(UserError, "disabled"):
             self.app.get_access_token()
 
+    def test_one_enabled_flag(self):
+        """``is_active`` and ``active`` are one column: disabling archives, archiving disables."""
+        Application = self.env["wecom.application"]
+        self.app.is_active = False
+        self.assertFalse(self.app.active)
+        self.assertNotIn(self.app, Application.search([]))
+        self.assertEqual(Application.with_context(active_test=False).search([("is_active", "=", False)]), self.app)
+        self.app.active = True
+        self.assertTrue(self.app.is_active)
+        self.assertIn(self.app, Application.search([("is_active", "=", True)]))
+        self.app.action_archive()
+        self.assertFalse(self.app.is_active)
+        self.assertEqual(Application._fields["is_active"].related, "active")
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT 1 FROM information_schema.columns"
+            " WHERE table_name = 'wecom_application' AND column_name = 'is_active'"
+        )
+        self.assertFalse(self.env.cr.fetchone(), "the flag is stored once, in active")
+
     def test_secret_change_drops_token(self):
         token = self.app._wecom_get_token()
         self.app.secret = MOCK_SECRET + "x"

@@ -273,7 +273,7 @@ class TestWeComDirectorySync(DirectoryMixin, WeComCase):
         other = self.env["wecom.application"].create(
             {"app_name": "Other", "agent_id": 1000099, "secret": "other-secret", "company_id": self.company.id}
         )
-        with self.assertRaises(ValidationError):
+        with self.assertRaises(ValidationError), self.assertLogs("odoo.addons.wecom_base.models.wecom_base", "WARNING"):
             other.directory_sync = True
 
     def test_cron_syncs_each_company_and_records_failures(self):
@@ -341,11 +341,11 @@ class TestWeComDirectoryCallbacks(DirectoryMixin, WeComMockMixin, WeComCallbackM
                 "directory_sync": True,
             }
         )
-        cls.webhook = cls.env["wecom.webhook"].create(
+        cls.callback = cls.env["wecom.callback"].create(
             {"application_id": cls.app.id, "callback_token": cls.TOKEN, "encoding_aes_key": cls.AES_KEY}
         )
         cls.crypto = WeComCallbackCrypto(cls.TOKEN, cls.AES_KEY, MOCK_CORP_ID)
-        cls.Event = cls.env["wecom.webhook.event"]
+        cls.Event = cls.env["wecom.callback.event"]
 
     def setUp(self):
         super().setUp()
@@ -362,7 +362,7 @@ class TestWeComDirectoryCallbacks(DirectoryMixin, WeComMockMixin, WeComCallbackM
         )
         response = self.deliver(xml)
         self.assertEqual(response.status_code, 200)
-        event = self.Event.search([("webhook_id", "=", self.webhook.id)], limit=1)
+        event = self.Event.search([("callback_id", "=", self.callback.id)], limit=1)
         self.Event._cron_process_events()
         self.assertEqual(event.state, "done", event.error_reason)
         return event

@@ -1,6 +1,8 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
+from .. import compat
+
 
 class WeComMemberUserWizard(models.TransientModel):
     """Create Odoo users for chosen WeCom members: no password (they log in with WeCom), linked by their
@@ -39,8 +41,6 @@ class WeComMemberUserWizard(models.TransientModel):
                 _("These logins are used by other users already: %(logins)s", logins=", ".join(sorted(taken)))
             )
         group = self.env.ref("base.group_portal" if self.user_type == "portal" else "base.group_user")
-        # 18.0 names the field groups_id, 19.0 group_ids
-        groups_field = "group_ids" if "group_ids" in Users._fields else "groups_id"
         users = Users.create(
             [
                 {
@@ -50,7 +50,7 @@ class WeComMemberUserWizard(models.TransientModel):
                     "wecom_userid": member.userid,
                     "company_id": member.company_id.id,
                     "company_ids": [(6, 0, member.company_id.ids)],
-                    groups_field: [(6, 0, group.ids)],
+                    compat.USER_GROUPS: [(6, 0, group.ids)],
                 }
                 for member in members
             ]

@@ -92,7 +92,7 @@ class TestWeComHr(WeComCase):
         )
         self.app.action_sync_hr()
         self.assertTrue(self.employee("lisi"))
-        webhook = self.env["wecom.webhook"].create(
+        callback = self.env["wecom.callback"].create(
             {
                 "application_id": self.app.id,
                 "callback_token": "HrTok1",
@@ -105,8 +105,8 @@ class TestWeComHr(WeComCase):
             "<Event><![CDATA[change_contact]]></Event><ChangeType>update_user</ChangeType>"
             f"<UserID><![CDATA[lisi]]></UserID><Position><![CDATA[Director]]></Position><AgentID>{MOCK_AGENT_ID}</AgentID></xml>"
         )
-        Event = self.env["wecom.webhook.event"]
-        event_id, _reply = Event._wecom_store(webhook, xml.encode())
+        Event = self.env["wecom.callback.event"]
+        event_id, _reply = Event._wecom_store(callback, xml.encode())
         Event.browse(event_id).action_process_now()
         self.assertEqual(Event.browse(event_id).state, "done")
         self.assertEqual(self.employee("lisi").job_title, "Director")
