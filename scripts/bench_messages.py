@@ -54,8 +54,8 @@ def main():
     import odoo  # noqa: PLC0415
 
     import tests  # noqa: PLC0415, F401 - registers wecom_base.tests (the mock's home) without the addon's __init__
-    from wecom_base.tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET, MockWeComControl  # noqa: PLC0415
     from tests.odoo_locate import locate  # noqa: PLC0415
+    from wecom_base.tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET, MockWeComControl  # noqa: PLC0415
 
     found = locate(odoo_path)[0]  # both source layouts
     addons = found.addons_path()

@@ -18,13 +18,13 @@ if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
 import tests  # noqa: E402, F401 - registers wecom_base and wecom_base.tests without Odoo (the mock's home)
+from tests.odoo_locate import locate  # noqa: E402
 from wecom_base.tests.mock_wecom import (  # noqa: E402
     DEFAULT_AGENT_ID,
     DEFAULT_CORP_ID,
     DEFAULT_SECRET,
     MockWeComControl,
 )
-from tests.odoo_locate import locate  # noqa: E402
 
 __all__ = [
     "DEFAULT_AGENT_ID",

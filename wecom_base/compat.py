@@ -50,6 +50,32 @@ def may_commit(cr):
     return "commit" not in vars(cr)
 
 
+def commit_batch(env, processed):
+    """Commit a cron's batch for good (call only where :func:`may_commit`): 19.0 commits through
+    ``ir.cron._commit_progress`` so the run's progress counts the batch as it goes; 18.0 has no such call.
+
+    :param int processed: how many items the batch processed
+    """
+    if hasattr(env["ir.cron"], "_commit_progress"):
+        env["ir.cron"]._commit_progress(processed)
+    else:
+        env.cr.commit()  # pylint: disable=invalid-commit
+
+
+def report_progress(env, done, remaining):
+    """Tell the cron run how far it got: 19.0 ``_commit_progress`` (it also commits, so only where
+    :func:`may_commit`), 18.0 ``_notify_progress`` (19.0 deprecates it with a warning).
+
+    :param int done: items processed by this run
+    :param int remaining: items left for the next run
+    """
+    cron = env["ir.cron"]
+    if not hasattr(cron, "_commit_progress"):
+        cron._notify_progress(done=done, remaining=remaining)
+    elif may_commit(env.cr):
+        cron._commit_progress(0, remaining=remaining)
+
+
 def registry_in_test_mode(registry):
     """Whether every new cursor of ``registry`` is the test's (HttpCase): 18.0 has ``in_test_mode()``; 19.0
     replaces the registry's ``cursor`` method (an attribute of the instance) while it is in test mode."""

@@ -15,8 +15,7 @@ from collections import namedtuple
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
-from .. import compat
-from .. import const
+from .. import compat, const
 from ..controllers.main import WeComCallbackController
 from ..lib import WeComCallbackCrypto, WeComCryptoError
 

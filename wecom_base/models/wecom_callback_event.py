@@ -25,8 +25,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from .. import compat
-from .. import const
+from .. import compat, const
 from ..lib import WeComCryptoError, parse_xml
 from .wecom_base import retention_cutoff, unlink_in_batches
 
@@ -309,11 +308,11 @@ class WeComCallbackEvent(models.Model):
             done += len(events)
             if auto_commit:
                 # one batch per transaction (cron)
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+                compat.commit_batch(self.env, len(events))
         self.env.flush_all()
         self.env.cr.execute("SELECT COUNT(*) FROM wecom_callback_event WHERE state = 'new'")
         remaining = self.env.cr.fetchone()[0]
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        compat.report_progress(self.env, done, remaining)
         if remaining and done:
             self._wecom_trigger_processing()
         return done

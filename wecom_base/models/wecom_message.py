@@ -1225,7 +1225,7 @@ class WeComMessage(models.Model):
                 # a batch sent is stored for good
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         remaining = self._wecom_due_count()
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        compat.report_progress(self.env, done, remaining)
         cron = self.env.ref("wecom_base.ir_cron_wecom_message_queue")
         if remaining:
             cron._trigger()

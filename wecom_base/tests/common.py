@@ -86,7 +86,22 @@ def run_concurrently(registry, count, target, timeout=60):
     return results, errors
 
 
-class WeComMockMixin:
+class WeComLogMixin:
+    """Assertions on what our code logs (for any test class)."""
+
+    @contextmanager
+    def assertWeComWarning(self, fragment, logger="odoo.addons.wecom_base"):
+        """The block logs a WARNING (or worse) of ours containing ``fragment``.
+
+        An expected warning is part of the behaviour under test: asserted here, and captured so that it
+        does not reach Odoo's log, where ./scripts/test fails on any warning of our modules.
+        """
+        with self.assertLogs(logger, "WARNING") as logs:
+            yield logs
+        self.assertTrue(any(fragment in line for line in logs.output), logs.output)
+
+
+class WeComMockMixin(WeComLogMixin):
     """Point wecom_base at the mock WeCom for a test class (TransactionCase or HttpCase): ``cls.mock``, the
     API base URL and timeout, and the CorpID of ``cls.company``; each test starts with a reset mock and an
     empty token cache."""
@@ -165,7 +180,7 @@ class WeComCase(WeComMockMixin, TransactionCase):
         self.assertEqual(got, expected, "requests received by the mock WeCom")
 
 
-class WeComCallbackMixin:
+class WeComCallbackMixin(WeComLogMixin):
     """Build and post callback requests the way WeCom does, to ``cls.webhook`` with ``cls.crypto`` (HttpCase)."""
 
     def url(self, path_token=None, **params):

@@ -48,7 +48,7 @@ class TestWeComSecurity(WeComCase):
             app.export_data(["secret"])
         with self.assertRaises(AccessError):
             app.get_access_token()
-        with self.assertRaises(AccessError):
+        with self.assertWeComWarning("write of wecom.application failed"), self.assertRaises(AccessError):
             app.write({"app_name": "Renamed"})
         with self.assertRaises(AccessError):
             self.env["wecom.application.token"].with_user(self.user_wecom).search([])

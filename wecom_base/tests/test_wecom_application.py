@@ -23,7 +23,11 @@ class TestWeComApplication(WeComCase):
 
     def test_agent_id_must_be_positive(self):
         for bad in (0, -5):
-            with self.subTest(agent_id=bad), self.assertRaisesRegex(ValidationError, "positive"):
+            with (
+                self.subTest(agent_id=bad),
+                self.assertWeComWarning("create of wecom.application failed"),
+                self.assertRaisesRegex(ValidationError, "positive"),
+            ):
                 self.env["wecom.application"].create({"app_name": "Bad", "agent_id": bad, "secret": "s3cr3t-x"})
 
     def test_agent_id_unique_per_company(self):
@@ -36,9 +40,15 @@ class TestWeComApplication(WeComCase):
         self.assertEqual(twin.agent_id, MOCK_AGENT_ID)
 
     def test_secret_validation_and_stripping(self):
-        with self.assertRaisesRegex(ValidationError, "empty"):
+        with (
+            self.assertWeComWarning("create of wecom.application failed"),
+            self.assertRaisesRegex(ValidationError, "empty"),
+        ):
             self.env["wecom.application"].create({"app_name": "Empty", "agent_id": 7, "secret": "   "})
-        with self.assertRaisesRegex(ValidationError, "without spaces"):
+        with (
+            self.assertWeComWarning("write of wecom.application failed"),
+            self.assertRaisesRegex(ValidationError, "without spaces"),
+        ):
             self.app.secret = "two words"
         app = self.env["wecom.application"].create({"app_name": "Strip", "agent_id": 8, "secret": "  abc123  "})
         self.assertEqual(app.secret, "abc123")

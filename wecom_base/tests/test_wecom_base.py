@@ -50,8 +50,12 @@ class TestWeComBase(WeComCase):
         for model in ("wecom.application", "wecom.message", "wecom.robot", "wecom.callback", "wecom.base"):
             with self.subTest(model=model), self.assertRaisesRegex(AccessError, "cannot be called remotely"):
                 get_public_method(self.env[model].with_user(self.user_wecom), "log_error")
-        for name in ("get_wecom_config", "format_wecom_response", "handle_wecom_error"):
-            self.assertTrue(get_public_method(self.env["wecom.application"].with_user(self.user_wecom), name))
+        # the RPC surface is the README's table: get_wecom_config is on it (no secret for a WeCom user); the other
+        # helpers and the cron entry are for server code only
+        self.assertTrue(get_public_method(self.env["wecom.application"].with_user(self.user_wecom), "get_wecom_config"))
+        for name in ("format_wecom_response", "handle_wecom_error", "cron_refresh_tokens", "get_setting"):
+            with self.subTest(name=name), self.assertRaisesRegex(AccessError, "cannot be called remotely"):
+                get_public_method(self.env["wecom.application"].with_user(self.user_wecom), name)
         marker = uuid.uuid4().hex
         with mute_logger("odoo.addons.wecom_base.models.wecom_base"):
             self.assertTrue(self.env["wecom.application"].with_user(self.user_wecom).log_error(f"python {marker}"))

@@ -93,10 +93,16 @@ class TestWeComCallback(WeComCallbackMixin, HttpCase):
 
     def test_credentials_validated(self):
         Callback = self.env["wecom.callback"]
-        with self.assertRaisesRegex(ValidationError, "Token"):
+        with (
+            self.assertWeComWarning("create of wecom.callback failed"),
+            self.assertRaisesRegex(ValidationError, "Token"),
+        ):
             Callback.create({"application_id": self.app.id, "callback_token": "not a token!"})
         for bad_key in ("short", AES_KEY[:-1] + "!", AES_KEY + "A"):
-            with self.assertRaisesRegex(ValidationError, "EncodingAESKey"):
+            with (
+                self.assertWeComWarning("create of wecom.callback failed"),
+                self.assertRaisesRegex(ValidationError, "EncodingAESKey"),
+            ):
                 Callback.create({"application_id": self.app.id, "encoding_aes_key": bad_key})
         callback = self.env["wecom.callback"].create({"application_id": self.app.id})
         self.assertFalse(callback.is_configured)
@@ -333,7 +339,8 @@ class TestWeComCallback(WeComCallbackMixin, HttpCase):
         ok = self.store(event_message("enter_agent", user="wangwu"))
         with patch.object(event_class, "_wecom_handle_event__click", broken, create=True):
             bad = self.store(event_message("click", extra="<EventKey>k</EventKey>"))
-            self.Event._cron_process_events()
+            with self.assertWeComWarning("failed: CRM is down"):
+                self.Event._cron_process_events()
         self.assertEqual((bad.state, bad.error_reason, bad.attempts), ("error", "CRM is down", 1))
         self.assertEqual(ok.state, "done")  # one failure never stops the others
         self.assertIn("wangwu", ok.result)
