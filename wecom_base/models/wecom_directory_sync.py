@@ -206,7 +206,6 @@ class WeComApplication(models.Model):
         auto_commit = compat.may_commit(self.env.cr)
         apps = self.search([("directory_sync", "=", True)])  # archived (disabled) applications are not found
         failures = 0
-        cron = self.env["ir.cron"]
         for index, app in enumerate(apps, 1):
             try:
                 app._wecom_sync_directory()
@@ -217,14 +216,10 @@ class WeComApplication(models.Model):
                     _("Directory sync failed: %(error)s", error=app._wecom_error_message(exc)),
                     func="_cron_sync_directory",
                 )
-            remaining = len(apps) - index
-            if hasattr(cron, "_commit_progress"):  # 19.0: progress and commit in one call
-                if auto_commit:
-                    cron._commit_progress(1, remaining=remaining)
-            else:
-                cron._notify_progress(done=index, remaining=remaining)
-                if auto_commit:
-                    self.env.cr.commit()  # pylint: disable=invalid-commit
+            # each company in its own transaction; the cron's progress counts companies (19.0 and 18.0 alike)
+            compat.report_progress(self.env, index, len(apps) - index)
+            if auto_commit:
+                compat.commit_batch(self.env, 1)
         return failures
 
     # ------------------------------------------------------------------ applying to the mirror

@@ -273,7 +273,7 @@ class TestWeComDirectorySync(DirectoryMixin, WeComCase):
         other = self.env["wecom.application"].create(
             {"app_name": "Other", "agent_id": 1000099, "secret": "other-secret", "company_id": self.company.id}
         )
-        with self.assertRaises(ValidationError), self.assertLogs("odoo.addons.wecom_base.models.wecom_base", "WARNING"):
+        with self.assertRaises(ValidationError), self.assertWeComWarning("already syncs the directory"):
             other.directory_sync = True
 
     def test_cron_syncs_each_company_and_records_failures(self):
@@ -288,7 +288,7 @@ class TestWeComDirectorySync(DirectoryMixin, WeComCase):
                 "directory_sync": True,
             }
         )
-        with self.assertLogs("odoo.addons.wecom_base.models.wecom_base", "ERROR"):
+        with self.assertWeComWarning("Directory sync failed"):
             failures = self.env["wecom.application"]._cron_sync_directory()
         self.assertEqual(failures, 1)
         self.assertEqual(len(self.members()), 3, "company A synced although B failed")
