@@ -13,8 +13,11 @@ class ResUsers(models.Model):
         index=True,
         help="The member's UserID in WeCom (Contacts > the member > Account), so WeCom messages can reach them.",
     )
-    wecom_member_ids = fields.One2many("wecom.member", "user_id", string="WeCom Members")
-    wecom_member_count = fields.Integer(compute="_compute_wecom_member_count", string="WeCom Member Count")
+    # WeCom users only: other users may not read the directory (and res.users is read by everyone)
+    wecom_member_ids = fields.One2many("wecom.member", "user_id", string="WeCom Members", groups=const.USER_GROUP)
+    wecom_member_count = fields.Integer(
+        compute="_compute_wecom_member_count", string="WeCom Member Count", groups=const.USER_GROUP
+    )
 
     def _compute_wecom_member_count(self):
         counts = dict(
