@@ -10,7 +10,15 @@ from odoo.tests import HttpCase, new_test_user, tagged
 
 from odoo.addons.wecom_base.lib import WeComCallbackCrypto
 
-from .common import MOCK_AGENT_ID, MOCK_CORP_ID, MOCK_SECRET, WeComCallbackMixin, WeComCase, WeComMockMixin
+from .common import (
+    MOCK_AGENT_ID,
+    MOCK_CORP_ID,
+    MOCK_SECRET,
+    WeComCallbackMixin,
+    WeComCase,
+    WeComMockMixin,
+    WeComNoWriteMixin,
+)
 
 DEPARTMENTS = [
     {"id": 1, "name": "Company", "parentid": 0, "order": 100},
@@ -23,10 +31,9 @@ USERS = [
     {"userid": "lisi", "name": "李四", "department": [3], "status": 2},
     {"userid": "wangwu", "name": "王五", "department": [4], "status": 4, "position": "Engineer"},
 ]
-WRITE_PREFIXES = ("INSERT", "UPDATE", "DELETE")
 
 
-class DirectoryMixin:
+class DirectoryMixin(WeComNoWriteMixin):
     @contextmanager
     def assertDirectoryCalls(self, **expected):
         """Requests the mock received per directory API inside the block (keys: ``department_list``,
@@ -50,25 +57,6 @@ class DirectoryMixin:
 
     def department(self, wecom_id):
         return self.departments().filtered(lambda d: d.wecom_id == wecom_id)
-
-    @contextmanager
-    def assertNoWrites(self):
-        """No INSERT, UPDATE or DELETE on this transaction's cursor inside the block (flushed at its end)."""
-        self.env.flush_all()  # what the test wrote before the block is not the sync's
-        cr = self.env.cr
-        original = cr.execute
-        writes = []
-
-        def execute(query, params=None, log_exceptions=True):
-            text = str(getattr(query, "code", query)).lstrip().upper()
-            if text.startswith(WRITE_PREFIXES):
-                writes.append(text[:160])
-            return original(query, params, log_exceptions)
-
-        with patch.object(cr, "execute", execute):
-            yield
-            self.env.flush_all()
-        self.assertEqual(writes, [], "an unchanged directory must write nothing")
 
 
 @tagged("post_install", "-at_install")

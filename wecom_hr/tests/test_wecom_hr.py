@@ -4,7 +4,7 @@ import time
 
 from odoo.tests import new_test_user, tagged
 
-from odoo.addons.wecom_base.tests.common import MOCK_AGENT_ID, MOCK_CORP_ID, WeComCase
+from odoo.addons.wecom_base.tests.common import MOCK_AGENT_ID, MOCK_CORP_ID, WeComCase, WeComNoWriteMixin
 
 DEPARTMENTS = [
     {"id": 1, "name": "Company", "parentid": 0, "order": 100},
@@ -18,7 +18,7 @@ USERS = [
 
 
 @tagged("post_install", "-at_install")
-class TestWeComHr(WeComCase):
+class TestWeComHr(WeComNoWriteMixin, WeComCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -61,11 +61,13 @@ class TestWeComHr(WeComCase):
     def test_changes_follow_and_unchanged_writes_nothing(self):
         self.app._wecom_sync_directory()
         lisi = self.employee("lisi")
-        write_dates = (lisi.write_date, self.hr_department(2).write_date)
-        self.env.flush_all()
-        self.env.invalidate_all()
+        self.mock.change_directory(users=[{"userid": "zhangsan", "position": "Head of Sales"}])
         self.app._wecom_sync_directory()
-        self.assertEqual((lisi.write_date, self.hr_department(2).write_date), write_dates)
+        self.assertEqual(self.employee("zhangsan").job_title, "Head of Sales")
+        with self.assertNoWrites("an unchanged directory writes no HR record either"):
+            self.app._wecom_sync_directory()
+        with self.assertNoWrites("Sync Employees of an unchanged mirror writes nothing"):
+            self.app.action_sync_hr()
         self.mock.change_directory(
             departments=[{"id": 2, "name": "Sales & Marketing"}, {"id": 3, "parentid": 1}],
             users=[{"userid": "lisi", "position": "Sales Manager", "department": [3]}],
