@@ -4,18 +4,9 @@ import pytest
 import requests
 
 from wecom_base.tests.mock_wecom import DEFAULT_CORP_ID, DEFAULT_SECRET
+from wecom_base.tests.mock_wecom.server import SAMPLE_DEPARTMENTS, SAMPLE_USERS
 
-DEPARTMENTS = [
-    {"id": 1, "name": "Company", "parentid": 0, "order": 100},
-    {"id": 2, "name": "Sales", "parentid": 1, "order": 20},
-    {"id": 3, "name": "East", "parentid": 2, "order": 5},
-    {"id": 4, "name": "R&D", "parentid": 1, "order": 10},
-]
-USERS = [
-    {"userid": "zhangsan", "name": "张三", "department": [2, 4], "position": "Sales", "email": "zs@example.com"},
-    {"userid": "lisi", "name": "李四", "department": [3], "status": 2, "mobile": "13800000000"},
-    {"userid": "wangwu", "name": "王五", "department": [4], "status": 4},
-]
+DEPARTMENTS, USERS = list(SAMPLE_DEPARTMENTS), list(SAMPLE_USERS)
 
 
 @pytest.fixture

@@ -944,6 +944,19 @@ DIRECTORY_USER_STATUSES = (1, 2, 4, 5)  # active, disabled, not activated, exite
 ERRCODE_DEPARTMENT_NOT_FOUND = 60003
 ERRCODE_USERID_NOT_FOUND = 60111
 ERRCODE_INVALID_PARAMETER = 40058
+# A small directory the tests share: a tree of four departments, three members (one in two departments, one
+# disabled, one not activated), an e-mail and a mobile that only applications with private fields see.
+SAMPLE_DEPARTMENTS = (
+    {"id": 1, "name": "Company", "parentid": 0, "order": 100},
+    {"id": 2, "name": "Sales", "parentid": 1, "order": 20},
+    {"id": 3, "name": "East", "parentid": 2, "order": 5},
+    {"id": 4, "name": "R&D", "parentid": 1, "order": 10},
+)
+SAMPLE_USERS = (
+    {"userid": "zhangsan", "name": "张三", "department": [2, 4], "position": "Sales", "email": "zs@example.com"},
+    {"userid": "lisi", "name": "李四", "department": [3], "status": 2, "mobile": "13800000000"},
+    {"userid": "wangwu", "name": "王五", "department": [4], "status": 4, "position": "Engineer"},
+)
 _DIRECTORY_POSITIONS = ("Engineer", "Sales", "Accountant", "Designer", "Manager", "Support", "工程师", "销售")
 
 
