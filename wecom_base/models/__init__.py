@@ -11,3 +11,6 @@ from . import wecom_message
 from . import wecom_robot
 from . import wecom_callback
 from . import wecom_callback_event
+from . import wecom_department
+from . import wecom_member
+from . import wecom_directory_sync
