@@ -16,7 +16,7 @@ from .. import const
 from .common import WeComCase
 
 COUNT = 30
-OUTBOX_LOGGER = "odoo.addons.wecom_base.models.wecom_message"
+OUTBOX_LOGGER = "odoo.addons.wecom_base.models.wecom_message_queue"
 
 
 @tagged("post_install", "-at_install")
@@ -38,11 +38,19 @@ class TestFaultMatrix(WeComCase):
             waiting = messages.filtered(lambda m: m.state == "outgoing")
             if not waiting:
                 return
-            self.assertTrue(all(m.next_try_date for m in waiting), "an outgoing message is due later")
+            # due later, or due now (its circuit closed: the cron is triggered), never left claimed
+            self.assertFalse(any(waiting.mapped("claimed_at")), "an outgoing message is not left in flight")
+            self.assertTrue(
+                all(m.next_try_date for m in waiting) or self.Message._wecom_due_count(), "an outgoing message waits"
+            )
             self.assertTrue(all(m.failure_reason for m in waiting), "every failed try has a reason")
             if settle:
                 settle()
             waiting.write({"next_try_date": datetime.utcnow() - timedelta(seconds=1)})  # travel the backoff
+            # and the probe interval of a circuit the fault opened
+            self.env["wecom.message.channel"].search([]).write(
+                {"next_probe_at": datetime.utcnow() - timedelta(seconds=1)}
+            )
         self.fail(f"still outgoing: {messages.filtered(lambda m: m.state == 'outgoing').mapped('content')}")
 
     def assertDeliveredOnce(self, messages, tag):
@@ -106,6 +114,8 @@ class TestFaultMatrix(WeComCase):
 
     def test_token_rejected_twice_retried_later(self):
         """40014 on the send and again on its replay: one renewal, then the message waits for a retry."""
+        # one send after the other: the send and its replay are the two requests the fault hits
+        self.env["ir.config_parameter"].sudo().set_param(const.PARAM_MESSAGE_CONCURRENCY, "1")
         with self.assertMockCalls(gettoken=2):
             messages = self.run_fault("revoked", errcode=40014, errmsg="invalid access_token", times=2)
         self.assertEqual(len(messages.filtered(lambda m: m.try_count == 2)), 1)
@@ -150,6 +160,8 @@ class TestFaultMatrix(WeComCase):
         """Timeouts pile up in a batch: past half the claim lease it stops and releases its unsent messages
         (due again, no try counted) rather than send them when another sender may have claimed them again."""
         self.env["ir.config_parameter"].sudo().set_param(const.PARAM_MESSAGE_CLAIM_LEASE, "2")
+        # one after the other: which messages the slow answers hold up must be known
+        self.env["ir.config_parameter"].sudo().set_param(const.PARAM_MESSAGE_CONCURRENCY, "1")
         messages = self.queue("late")
         self.mock.add_fault(path=const.PATH_MESSAGE_SEND, delay=1.5, times=2)  # timeout: 1 s
         with mute_logger(OUTBOX_LOGGER):
