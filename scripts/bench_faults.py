@@ -271,6 +271,8 @@ class Bench:
             seconds=round(time.perf_counter() - started, 1),
             sent_first_minute=first_minute,
             waited=waiting,
+            injected_after_s=0,
+            done_at_injection=0,
         )
         return result
 

@@ -218,7 +218,7 @@ class WeComMessage(models.Model):
             if by_age:
                 reason = _(
                     "Gave up: not sent within %(hours)s hours of being queued. Last error: %(reason)s",
-                    hours=f"{settings['expiry_hours']:g}",
+                    hours="%g" % settings["expiry_hours"],  # noqa: UP031 - no f-string in _(): babel evals it
                     reason=reason,
                 )
             else:

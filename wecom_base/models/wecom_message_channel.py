@@ -127,6 +127,8 @@ class WeComMessageChannel(models.Model):
                 values["next_probe_at"] = now + timedelta(seconds=self._wecom_probe_delay(failures))
                 if not row.outage_since:
                     values["outage_since"] = now
+                    # not inside _(): the translation extractor evaluates its arguments' strings
+                    expiry = "%g" % self.env["wecom.message"]._wecom_outbox_settings()["expiry_hours"]  # noqa: UP031
                     _logger.warning(
                         "WeCom outbox: application %s (id %s) unreachable, its messages wait: %s",
                         app.app_name,
@@ -140,7 +142,7 @@ class WeComMessageChannel(models.Model):
                             "hours after being queued.",
                             failures=failures,
                             error=reason,
-                            hours=f"{self.env['wecom.message']._wecom_outbox_settings()['expiry_hours']:g}",
+                            hours=expiry,
                         ),
                         subtype_xmlid="mail.mt_note",
                     )
