@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from urllib.parse import urlsplit
 
 from benchlib import REPO, OdooServer, Rpc, drop_db, install_db
 
@@ -164,21 +165,22 @@ def main():
             "create",
             {"app_name": "Bench", "agent_id": AGENT_ID, "secret": "bench-secret", "company_id": company_id},
         )
-        webhook_id = call(
-            "wecom.webhook", "create", {"application_id": app_id, "callback_token": TOKEN, "encoding_aes_key": AES_KEY}
+        callback_id = call(
+            "wecom.callback", "create", {"application_id": app_id, "callback_token": TOKEN, "encoding_aes_key": AES_KEY}
         )
-        path = "/wecom/callback/" + call("wecom.webhook", "read", [webhook_id], ["path_token"])[0]["path_token"]
+        # the URL the callback shows (the route is the controller's, in one place); its host is web.base.url
+        path = urlsplit(call("wecom.callback", "read", [callback_id], ["callback_url"])[0]["callback_url"]).path
 
         crypto = WeComCallbackCrypto(TOKEN, AES_KEY, CORP_ID)
         rng = random.Random(2026)
         warmup, _n = build_requests(crypto, path, args.warmup, 0, rng, offset=10**6)
         run_clients(port, warmup, min(args.clients, max(1, args.warmup)))
-        base = call("wecom.webhook.event", "search_count", [])
+        base = call("wecom.callback.event", "search_count", [])
         requests_, distinct = build_requests(crypto, path, args.requests, args.duplicates, rng)
         latencies, errors, elapsed = run_clients(port, requests_, args.clients)
 
-        stored = call("wecom.webhook.event", "search_count", []) - base
-        dup_groups = call("wecom.webhook.event", "read_group", [], ["dedupe_key"], ["dedupe_key"], lazy=False)
+        stored = call("wecom.callback.event", "search_count", []) - base
+        dup_groups = call("wecom.callback.event", "read_group", [], ["dedupe_key"], ["dedupe_key"], lazy=False)
         duplicates = sum(group["__count"] - 1 for group in dup_groups if group["__count"] > 1)
         lost = distinct - (stored - duplicates)
         figures = {

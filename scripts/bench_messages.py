@@ -64,12 +64,12 @@ def main():
 
     import odoo  # noqa: PLC0415
 
-    from tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET, MockWeComControl  # noqa: PLC0415
+    import tests  # noqa: PLC0415, F401 - registers wecom_base.tests (the mock's home) without the addon's __init__
+    from tests.odoo_locate import locate  # noqa: PLC0415
+    from wecom_base.tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET, MockWeComControl  # noqa: PLC0415
 
-    sys.path.insert(0, os.path.join(REPO, "scripts"))
-    from benchlib import odoo_command  # noqa: PLC0415
-
-    addons = odoo_command()[1]  # core addons, and those of a git checkout
+    found = locate(odoo_path)[0]  # both source layouts
+    addons = found.addons_path()
     db_args = ["--db_host", os.environ.get("PGHOST", "127.0.0.1"), "--db_user", os.environ.get("PGUSER", "root")]
     port = free_port()
     mock_proc = subprocess.Popen(
@@ -97,7 +97,7 @@ def main():
                 "-i",
                 "wecom_base",
                 "--stop-after-init",
-                "--without-demo=all",
+                *found.no_demo_args,
                 "--log-level=warn",
                 "--http-port",
                 str(free_port()),

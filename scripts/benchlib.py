@@ -17,7 +17,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from tests.mock_wecom import (  # noqa: E402
+import tests  # noqa: E402, F401 - registers wecom_base and wecom_base.tests without Odoo (the mock's home)
+from tests.odoo_locate import locate  # noqa: E402
+from wecom_base.tests.mock_wecom import (  # noqa: E402
     DEFAULT_AGENT_ID,
     DEFAULT_CORP_ID,
     DEFAULT_SECRET,
@@ -47,22 +49,20 @@ def free_port():
 
 
 def odoo_command():
-    """``(command, core addons path)`` of the Odoo to run (``$ODOO_PATH`` or the importable ``odoo``)."""
-    odoo_path = os.environ.get("ODOO_PATH")
-    if odoo_path:
-        addons = [os.path.join(odoo_path, "odoo", "addons")]
-        if os.path.isdir(os.path.join(odoo_path, "addons", "mail")):  # git checkout layout
-            addons.append(os.path.join(odoo_path, "addons"))
-        return [sys.executable, os.path.join(odoo_path, "odoo-bin")], ",".join(addons)
+    """``(command, Odoo's addons path)`` of the Odoo to run (``$ODOO_PATH`` or the importable ``odoo``; both
+    layouts, see ``tests/odoo_locate.py``)."""
+    return odoo_found().command, odoo_found().addons_path()
+
+
+def odoo_found():
+    """The :class:`tests.odoo_locate.Odoo` to benchmark; exits with the reason when there is none."""
     try:
-        import odoo  # noqa: PLC0415
-    except ImportError:
-        sys.exit("Odoo is not importable and ODOO_PATH is not set: this benchmark needs a real Odoo.")
-    package = os.path.dirname(odoo.__file__)
-    odoo_bin = os.path.join(os.path.dirname(package), "odoo-bin")
-    # with workers, Odoo starts its gevent process again from sys.argv: "-m odoo" cannot be restarted so
-    command = [sys.executable, odoo_bin] if os.path.isfile(odoo_bin) else [sys.executable, "-m", "odoo"]
-    return command, os.path.join(package, "addons")
+        odoo, reason = locate(os.environ.get("ODOO_PATH"))
+    except ValueError as error:
+        sys.exit(str(error))
+    if odoo is None:
+        sys.exit(f"{reason}: this benchmark needs a real Odoo.")
+    return odoo
 
 
 def pg_settings():
@@ -113,7 +113,7 @@ def install_db(database, log):
             "-i",
             "wecom_base",
             "--stop-after-init",
-            "--without-demo=all",
+            *odoo_found().no_demo_args,
             "--log-level",
             "warn",
             "--http-port",
@@ -216,7 +216,7 @@ class OdooServer:
                 *db_args(),
                 "--addons-path",
                 f"{core_addons},{REPO}",
-                "--without-demo=all",
+                *odoo_found().no_demo_args,
                 "--log-level",
                 "info",
                 "--http-interface",

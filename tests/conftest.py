@@ -1,31 +1,9 @@
-"""pytest fixtures of the Odoo-free tests.
+"""pytest fixtures of the Odoo-free tests (``tests/__init__.py`` makes ``wecom_base.lib`` and the mock WeCom
+importable without Odoo)."""
 
-``wecom_base/__init__.py`` imports the Odoo models, so importing ``wecom_base.lib`` the normal way needs
-Odoo. Unless Odoo is already imported, a synthetic package module ``wecom_base`` (whose ``__path__`` is
-the addon folder) is registered first: ``import wecom_base.lib`` / ``wecom_base.const`` then load those
-pure-Python modules without running the addon's ``__init__``.
-"""
+import pytest
 
-import os
-import sys
-import types
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ADDON_DIR = os.path.join(REPO, "wecom_base")
-
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
-
-if "odoo" not in sys.modules and "wecom_base" not in sys.modules:
-    _package = types.ModuleType("wecom_base")
-    _package.__path__ = [ADDON_DIR]
-    _package.__file__ = os.path.join(ADDON_DIR, "__init__.py")
-    _package.__package__ = "wecom_base"
-    sys.modules["wecom_base"] = _package
-
-import pytest  # noqa: E402
-
-from tests.mock_wecom import MockWeCom  # noqa: E402
+from wecom_base.tests.mock_wecom import MockWeCom
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,6 @@ Every command runs without a shell; the server's output goes to a log file whose
 server does not come up.
 """
 
-import importlib.util
 import json
 import os
 import shlex
@@ -24,32 +23,25 @@ import tempfile
 import time
 import xmlrpc.client
 
+from tests.odoo_locate import from_environment
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE_ADDONS = os.path.join(REPO, "tests", "addons")
 RESULT_MARKER = "WECOM_E2E_RESULT "
 
 
 def find_odoo():
-    """How to run Odoo 18 on this machine.
+    """How to run Odoo on this machine (``tests/odoo_locate.py``: what ``./scripts/test`` found, else
+    ``$ODOO_PATH`` or an importable ``odoo``; either source layout).
 
     :return: ``(command, addons_path, None)``, or ``(None, None, reason)`` when no Odoo is available
     """
-    if os.environ.get("WECOM_ODOO_AVAILABLE") == "1" and os.environ.get("WECOM_ODOO_BIN"):
-        addons = os.environ.get("WECOM_ODOO_ADDONS")
-        if not addons:
-            return None, None, "WECOM_ODOO_BIN is set but WECOM_ODOO_ADDONS is not"
-        return shlex.split(os.environ["WECOM_ODOO_BIN"]), addons, None
-    spec = importlib.util.find_spec("odoo")
-    if spec is None or not spec.origin:
-        return (
-            None,
-            None,
-            (
-                "Odoo is not importable by this Python and ./scripts/test did not find one "
-                "(set ODOO_PATH to an Odoo 18 source tree and run ./scripts/test)"
-            ),
-        )
-    return [sys.executable, "-m", "odoo"], os.path.join(os.path.dirname(spec.origin), "addons"), None
+    odoo, reason = from_environment()
+    if odoo is None:
+        return None, None, f"{reason} (set ODOO_PATH to an Odoo 18.0 or 19.0 source tree and run ./scripts/test)"
+    if odoo.env.get("PYTHONPATH"):
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [odoo.env["PYTHONPATH"], os.environ.get("PYTHONPATH")]))
+    return odoo.command, odoo.addons_path(), None
 
 
 def free_port():
@@ -142,6 +134,41 @@ class JsonRpc:
         return self._post("object", "execute_kw", self.db, uid, key, model, method, args, kwargs or {})
 
 
+class Json2:
+    """``requests`` against Odoo 19.0's JSON-2 API (``POST /json/2/<model>/<method>``, bearer API key).
+
+    :class:`RpcError` carries the HTTP status as ``kind`` (``422``, ``403``, …) and the body's ``name``
+    in ``client_text``.
+    """
+
+    protocol = "json2"
+
+    def __init__(self, url, db):
+        import requests  # noqa: PLC0415 - a test requirement, imported where used
+
+        self.url, self.db = url, db
+        self.session = requests.Session()
+        self.session.trust_env = False
+
+    def call(self, key, model, method, **arguments):
+        response = self.session.post(
+            f"{self.url}/json/2/{model}/{method}",
+            headers={"Authorization": f"bearer {key}", "X-Odoo-Database": self.db},
+            json=arguments,
+            timeout=60,
+        )
+        if response.status_code == 200:
+            return response.json()
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"message": response.text}
+        body.pop("debug", None)  # the traceback, shown only when a client asks for debug output
+        raise RpcError(
+            self.protocol, body.get("message", ""), response.status_code, json.dumps(body, ensure_ascii=False)
+        )
+
+
 class OdooServer:
     """One database and one Odoo server process for a test session.
 
@@ -219,7 +246,7 @@ class OdooServer:
                 "-i",
                 ",".join(modules),
                 "--stop-after-init",
-                "--without-demo=all",
+                *from_environment()[0].no_demo_args,
                 "--max-cron-threads",
                 "0",
                 "--http-port",
@@ -243,7 +270,9 @@ class OdooServer:
             "from odoo.tools import config\n"
             "config.parse_config(sys.argv[1:])\n"
             "from odoo.modules.registry import Registry\n"
-            "registry = Registry(config['db_name'])\n"
+            # 19.0 keeps a list of databases in db_name, 18.0 a string
+            "db_name = config['db_name']\n"
+            "registry = Registry(db_name[0] if isinstance(db_name, list) else db_name)\n"
             "with registry.cursor() as cr:\n"
             "    env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})\n"
             "    result = None\n"

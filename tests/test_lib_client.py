@@ -12,7 +12,6 @@ import traceback
 import pytest
 import requests
 
-from tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_ROBOT_KEY, DEFAULT_SECRET
 from wecom_base import const
 from wecom_base.lib import (
     WeComApiError,
@@ -29,6 +28,7 @@ from wecom_base.lib import (
     redact,
     shared_session,
 )
+from wecom_base.tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_ROBOT_KEY, DEFAULT_SECRET
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

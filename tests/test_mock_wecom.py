@@ -13,7 +13,7 @@ import time
 import pytest
 import requests
 
-from tests.mock_wecom import (
+from wecom_base.tests.mock_wecom import (
     DEFAULT_AGENT_ID,
     DEFAULT_CORP_ID,
     DEFAULT_ROBOT_KEY,

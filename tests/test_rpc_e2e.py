@@ -19,8 +19,9 @@ import uuid
 
 import pytest
 
-from tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET, MockWeCom
-from tests.odoo_server import REPO, JsonRpc, OdooServer, RpcError, XmlRpc, find_odoo
+from tests.odoo_locate import from_environment
+from tests.odoo_server import REPO, Json2, JsonRpc, OdooServer, RpcError, XmlRpc, find_odoo
+from wecom_base.tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET, MockWeCom
 
 README = os.path.join(REPO, "README.md")
 EXAMPLE_MODEL = os.path.join(REPO, "tests", "addons", "wecom_example", "models", "wecom_example_ticket.py")
@@ -30,6 +31,8 @@ LEAK_RE = re.compile(r"Traceback|File \"|\.py\b|site-packages|/opt/|/usr/lib|" +
 
 SETUP_SCRIPT = """
 from datetime import datetime, timedelta
+
+from odoo.addons.wecom_base import compat
 
 params = env["ir.config_parameter"]
 params.set_param("wecom_base.api_base_url", MOCK_URL)
@@ -46,7 +49,7 @@ expires = datetime.now() + timedelta(days=1)
 for name, xmlids in groups.items():
     user = env["res.users"].create({
         "name": f"E2E {name}", "login": f"e2e-{name}",
-        "groups_id": [(6, 0, [env.ref(xmlid).id for xmlid in xmlids])],
+        compat.USER_GROUPS: [(6, 0, [env.ref(xmlid).id for xmlid in xmlids])],
     })
     key = env["res.users.apikeys"].with_user(user)._generate(None, "e2e tests", expires)
     users[name] = {"login": user.login, "uid": user.id, "key": key}
@@ -67,6 +70,7 @@ class E2E:
         self.app_id, self.robot_id, self.cron_id = setup["app_id"], setup["robot_id"], setup["cron_id"]
         self.users = setup["users"]
         self.clients = {"xmlrpc": XmlRpc(self.url, self.db), "jsonrpc": JsonRpc(self.url, self.db)}
+        self.json2 = Json2(self.url, self.db)
 
     def call(self, who, model, method, args, kwargs=None, protocol="xmlrpc"):
         user = self.users[who]
@@ -164,6 +168,17 @@ class CronWorker:
         self.thread.join(timeout=60)
 
 
+def as_ids(value):
+    """A returned record as ids: Odoo 19.0 returns ``[42]`` where 18.0 (``@api.returns``) returns ``42``."""
+    return value if isinstance(value, list) else [value]
+
+
+def needs_json2():
+    odoo, _reason = from_environment()
+    if odoo is None or odoo.major < 19:
+        pytest.skip("JSON-2 (/json/2/<model>/<method>) is Odoo 19.0's API; this Odoo is older")
+
+
 def assert_clean_error(error, *expected):
     """A refusal an RPC client can show as is: an Odoo user-facing error whose message says what is wrong."""
     for text in expected:
@@ -171,6 +186,8 @@ def assert_clean_error(error, *expected):
     assert not LEAK_RE.search(error.client_text), error.client_text
     if error.protocol == "xmlrpc":
         assert error.kind in (2, 3, 4), f"fault code {error.kind}: not an Odoo user error ({error.message[:200]})"
+    elif error.protocol == "json2":
+        assert 400 <= error.kind < 500, f"HTTP {error.kind}: not a client error ({error.message[:200]})"
     else:
         assert error.kind.startswith("odoo.exceptions."), error.kind
 
@@ -184,8 +201,10 @@ def readme_blocks(marker):
 
 
 # ---------------------------------------------------------------------- the README examples, as written
-@pytest.mark.parametrize("name", ["xmlrpc", "jsonrpc"])
+@pytest.mark.parametrize("name", ["xmlrpc", "jsonrpc", "json2"])
 def test_readme_example_sends_a_message(e2e, monkeypatch, capsys, name):
+    if name == "json2":
+        needs_json2()
     code = readme_blocks("rpc-example")[name]
     wecom = e2e.users["wecom"]
     for variable, value in (
@@ -201,11 +220,12 @@ def test_readme_example_sends_a_message(e2e, monkeypatch, capsys, name):
     with CronWorker(e2e) as worker:
         exec(compile(code, f"README.md ({name} example)", "exec"), namespace)  # noqa: S102 - the README's code
     assert not worker.errors, worker.errors
-    assert namespace["uid"] == wecom["uid"]
+    if name != "json2":  # JSON-2 needs no login: the API key is the user
+        assert namespace["uid"] == wecom["uid"]
     assert namespace["message"]["state"] == "sent", namespace["message"]
     msg_id = namespace["msg_id"]
     assert f"{msg_id} sent" in capsys.readouterr().out
-    record = e2e.admin("wecom.message", "read", [[msg_id]], {"fields": ["msgid", "content", "create_uid"]})[0]
+    record = e2e.admin("wecom.message", "read", [as_ids(msg_id)], {"fields": ["msgid", "content", "create_uid"]})[0]
     assert record["create_uid"][0] == wecom["uid"]
     received = e2e.mock.messages()[sent_before:]
     assert len(received) == 1
@@ -297,6 +317,17 @@ def test_wecom_user_reads_what_is_not_secret(e2e, protocol):
     assert [(robot["id"], robot["webhook_key_hint"]) for robot in robots] == [(e2e.robot_id, "…-key")]
 
 
+@pytest.mark.parametrize("who", ["wecom", "admin"])
+def test_nobody_writes_log_entries_over_rpc(e2e, protocol, who):
+    """log_error is server-side only: a WeCom user (or an admin) over RPC writes no ir.logging row."""
+    marker = uuid.uuid4().hex
+    for model, ids in (("wecom.application", [e2e.app_id]), ("wecom.robot", [e2e.robot_id]), ("wecom.message", [])):
+        with pytest.raises(RpcError) as caught:
+            e2e.call(who, model, "log_error", [ids, f"forged {marker}"], protocol=protocol)
+        assert_clean_error(caught.value, "cannot be called remotely")
+    assert e2e.admin("ir.logging", "search_count", [[("message", "like", marker)]]) == 0
+
+
 # ---------------------------------------------------------------------- wrong arguments to wecom_send
 def _send_args(e2e, **changes):
     kwargs = {"userids": ["zhangsan"], "content": "Hello"}
@@ -351,26 +382,57 @@ def test_wecom_send_names_the_wrong_argument(e2e, protocol, unchanged, case):
     assert "Validation" in str(caught.value.kind) or caught.value.kind == 2
 
 
+@pytest.mark.parametrize("case", ["unknown application", "no recipient", "unknown msgtype", "userids as a number"])
+def test_json2_wecom_send_names_the_wrong_argument(e2e, unchanged, case):
+    """JSON-2 (19.0): the same refusals, as HTTP 422 with the message naming the argument."""
+    needs_json2()
+    build, expected = BAD_ARGUMENTS[case]
+    args, kwargs = build(e2e)
+    with pytest.raises(RpcError) as caught:
+        e2e.json2.call(e2e.users["wecom"]["key"], "wecom.message", "wecom_send", application=args[0], **kwargs)
+    assert caught.value.kind == 422, caught.value.client_text
+    assert_clean_error(caught.value, *expected)
+
+
+def test_json2_refuses_plain_users_and_private_methods(e2e, unchanged):
+    """JSON-2 (19.0): a user outside WeCom / User gets a 403; a private method is not reachable at all."""
+    needs_json2()
+    with pytest.raises(RpcError) as caught:
+        e2e.json2.call(
+            e2e.users["plain"]["key"],
+            "wecom.message",
+            "wecom_send",
+            application=e2e.app_id,
+            userids=["zhangsan"],
+            content="not allowed",
+        )
+    assert caught.value.kind == 403, caught.value.client_text
+    for model, method in (("wecom.message", "_wecom_send_batch"), ("wecom.application", "cron_refresh_tokens")):
+        with pytest.raises(RpcError) as caught:
+            e2e.json2.call(e2e.users["wecom"]["key"], model, method)
+        assert caught.value.kind in (403, 404), (method, caught.value.client_text)
+
+
 # ---------------------------------------------------------------------- the rest of the stable surface
 def test_cancel_retry_and_robot(e2e, protocol):
     def call(*args, **kwargs):
         return e2e.call("wecom", *args, protocol=protocol, **kwargs)
 
     def read(message_id):
-        return call("wecom.message", "read", [[message_id]], {"fields": ["state", "failure_reason"]})[0]["state"]
+        return call("wecom.message", "read", [message_id], {"fields": ["state", "failure_reason"]})[0]["state"]
 
-    message_id = call("wecom.message", "wecom_send", [e2e.app_id], {"parties": [2], "content": "to cancel"})
+    message_id = as_ids(call("wecom.message", "wecom_send", [e2e.app_id], {"parties": [2], "content": "to cancel"}))
     assert read(message_id) == "outgoing"
-    assert call("wecom.message", "action_cancel", [[message_id]]) is True
+    assert call("wecom.message", "action_cancel", [message_id]) is True
     assert read(message_id) == "cancel"
     with pytest.raises(RpcError) as caught:
-        call("wecom.message", "action_cancel", [[message_id]])
+        call("wecom.message", "action_cancel", [message_id])
     assert_clean_error(caught.value, "Only messages not sent yet can be cancelled.")
-    assert call("wecom.message", "action_retry", [[message_id]]) is True
+    assert call("wecom.message", "action_retry", [message_id]) is True
     assert read(message_id) == "outgoing"
 
-    robot_message_id = call(
-        "wecom.message", "wecom_send_robot", [e2e.robot_id], {"msgtype": "markdown", "content": "**Deploy done**"}
+    robot_message_id = as_ids(
+        call("wecom.message", "wecom_send_robot", [e2e.robot_id], {"msgtype": "markdown", "content": "**Deploy done**"})
     )
     robot_before = len(e2e.mock.robot_messages())
     app_before = len(e2e.mock.messages())
@@ -382,7 +444,7 @@ def test_cancel_retry_and_robot(e2e, protocol):
     listed = call(
         "wecom.message",
         "search_read",
-        [[("id", "in", [message_id, robot_message_id])]],
+        [[("id", "in", message_id + robot_message_id)]],
         {"fields": ["state", "channel", "msgid", "sent_date", "failure_type"], "order": "id"},
     )
     assert [(m["channel"], m["state"], bool(m["msgid"]), bool(m["sent_date"]), m["failure_type"]) for m in listed] == [
@@ -392,12 +454,15 @@ def test_cancel_retry_and_robot(e2e, protocol):
 
 
 # ---------------------------------------------------------------------- the README stays true (no Odoo needed)
-def test_readme_has_both_rpc_examples():
+def test_readme_has_every_rpc_example():
     blocks = readme_blocks("rpc-example")
-    assert set(blocks) == {"xmlrpc", "jsonrpc"}
+    assert set(blocks) == {"xmlrpc", "jsonrpc", "json2"}
     for name, code in blocks.items():
         compile(code, f"README.md ({name} example)", "exec")
-        for variable in ("ODOO_URL", "ODOO_DB", "ODOO_LOGIN", "ODOO_API_KEY", "WECOM_APP_ID"):
+        variables = ("ODOO_URL", "ODOO_DB", "ODOO_API_KEY", "WECOM_APP_ID") + (
+            ("ODOO_LOGIN",) if name != "json2" else ()
+        )
+        for variable in variables:
             assert variable in code, f"the {name} example does not read {variable}"
 
 

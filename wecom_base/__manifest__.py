@@ -2,7 +2,7 @@
 {
     "name": "WeCom Base",
     "summary": "Connect Odoo to WeCom (WeChat Work): applications, access tokens and the WeCom client",
-    "version": "18.0.1.0.0",
+    "version": "1.0.0",
     "category": "Productivity/Discuss",
     "website": "https://github.com/wecom-base/wecom_base",
     "author": "wecom_base contributors",
@@ -22,7 +22,7 @@
         "views/wecom_application_category_views.xml",
         "views/wecom_robot_views.xml",
         "views/wecom_message_views.xml",
-        "views/wecom_webhook_views.xml",
+        "views/wecom_callback_views.xml",
         "views/wecom_log_views.xml",
         "views/res_users_views.xml",
         "views/res_company_views.xml",

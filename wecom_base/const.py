@@ -15,6 +15,10 @@ PATH_MEDIA_UPLOAD = "/cgi-bin/media/upload"
 PATH_WEBHOOK_SEND = "/cgi-bin/webhook/send"
 PATH_WEBHOOK_UPLOAD = "/cgi-bin/webhook/upload_media"
 
+# --- Security groups (xmlids) ------------------------------------------------------------------
+USER_GROUP = "wecom_base.group_wecom_user"
+MANAGER_GROUP = "wecom_base.group_wecom_manager"
+
 # --- System parameters (ir.config_parameter keys) -------------------------------------------
 PARAM_API_BASE_URL = "wecom_base.api_base_url"
 PARAM_TIMEOUT = "wecom_base.timeout"
@@ -28,6 +32,8 @@ TOKEN_CRON_WINDOW = 30 * 60 + TOKEN_REFRESH_MARGIN
 TOKEN_DEFAULT_EXPIRES_IN = 7200
 
 # --- Error codes (match on errcode, never on errmsg) --------------------------------------------
+# Names of the codes the code tests for; what each code means (kind, failure type, guidance) is decided once,
+# in lib/errcodes.py.
 ERRCODE_OK = 0
 ERRCODE_SYSTEM_BUSY = -1
 ERRCODE_INVALID_TOKEN = 40014
@@ -37,15 +43,8 @@ ERRCODE_API_FREQ_LIMIT = 45009
 ERRCODE_CONCURRENCY_LIMIT = 45033
 ERRCODE_IP_NOT_ALLOWED = 60020
 ERRCODE_ALL_RECIPIENTS_INVALID = 81013
+ERRCODE_NO_RECIPIENT = 82001
 ERRCODE_ROBOT_INVALID_KEY = 93000
-
-ERRCODES_RETRYABLE = frozenset({ERRCODE_SYSTEM_BUSY, ERRCODE_API_FREQ_LIMIT, ERRCODE_CONCURRENCY_LIMIT})
-ERRCODES_TOKEN_INVALID = frozenset({ERRCODE_INVALID_TOKEN, ERRCODE_TOKEN_EXPIRED, ERRCODE_TOKEN_MISSING})
-ERRCODES_CONFIG = frozenset(
-    {40001, 40013, 40056, 40091, 41004, 48002, 60011, ERRCODE_IP_NOT_ALLOWED, ERRCODE_ROBOT_INVALID_KEY}
-)
-# WeCom rejected the content of a request: the caller must change it, retrying is useless.
-ERRCODES_VALIDATION = frozenset({40008, 44004, 45002, 82001})
 
 # --- Size limits (bytes unless said otherwise) -------------------------------------------------
 MAX_ACCESS_TOKEN_LENGTH = 512
@@ -81,6 +80,12 @@ PARAM_MEMBER_RATE_PER_HOUR = "wecom_base.member_rate_per_hour"
 MEMBER_RATE_PER_MINUTE = 30
 MEMBER_RATE_PER_HOUR = 1000
 
+# --- Callbacks (wecom.callback, wecom.callback.event) -------------------------------------------------
+CALLBACK_MAX_BODY = 1024 * 1024  # bytes; WeCom's envelopes are a few kilobytes
+EVENT_BATCH_SIZE = 100
+EVENT_MAX_BATCHES_PER_RUN = 50  # then the cron re-triggers itself
+
 # --- Housekeeping ------------------------------------------------------------------------------------
 PARAM_RETENTION_DAYS = "wecom_base.retention_days"
 RETENTION_DAYS = 90  # sent messages and processed callback events older than this are deleted nightly
+GC_BATCH_SIZE = 10000  # records deleted per unlink()

@@ -14,21 +14,22 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from odoo import http
 from odoo.http import request
 
+from .. import const
 from ..lib import WeComCryptoError
-from ..models.wecom_webhook import CALLBACK_ROUTE
 
 _logger = logging.getLogger(__name__)
-
-#: The largest callback body accepted; WeCom's envelopes are a few kilobytes.
-MAX_CALLBACK_BODY = 1024 * 1024
 
 _STATUS_TEXT = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large"}
 _CRYPTO_STATUS = {"xml": 400, "signature": 403, "timestamp": 403, "decrypt": 403, "receive_id": 403}
 
 
 class WeComCallbackController(http.Controller):
+    #: The callback endpoint's path, before the path token: the callback URLs (``wecom.callback``) and the tests
+    #: build theirs from it.
+    ROUTE = "/wecom/callback"
+
     @http.route(
-        [f"{CALLBACK_ROUTE}/<string:path_token>"],
+        [f"{ROUTE}/<string:path_token>"],
         type="http",
         auth="public",
         methods=["GET", "POST"],
@@ -37,10 +38,10 @@ class WeComCallbackController(http.Controller):
     )
     def wecom_callback(self, path_token, **_params):
         httprequest = request.httprequest
-        if httprequest.method == "POST" and (httprequest.content_length or 0) > MAX_CALLBACK_BODY:
+        if httprequest.method == "POST" and (httprequest.content_length or 0) > const.CALLBACK_MAX_BODY:
             return self._reject(None, 413, f"body of {httprequest.content_length} bytes")
 
-        target, crypto = request.env["wecom.webhook"].sudo()._wecom_find_target(path_token)
+        target, crypto = request.env["wecom.callback"].sudo()._wecom_find_target(path_token)
         if not target:
             return self._reject(None, 404, "unknown or inactive callback")
         if not crypto:
@@ -66,11 +67,11 @@ class WeComCallbackController(http.Controller):
             body = httprequest.get_data()  # cached: Odoo replays the request after a serialization failure
         except RequestEntityTooLarge:
             return self._reject(target, 413, "body over the limit")
-        if len(body) > MAX_CALLBACK_BODY:
+        if len(body) > const.CALLBACK_MAX_BODY:
             return self._reject(target, 413, f"body of {len(body)} bytes")
         try:
             message = crypto.decrypt_message(signature, timestamp, nonce, body)
-            event_id, reply_xml = request.env["wecom.webhook.event"].sudo()._wecom_store(target, message)
+            event_id, reply_xml = request.env["wecom.callback.event"].sudo()._wecom_store(target, message)
         except WeComCryptoError as exc:
             return self._reject(target, _CRYPTO_STATUS.get(exc.code, 403), f"message: {exc.code}")
 

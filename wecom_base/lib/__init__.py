@@ -14,3 +14,4 @@ from .exceptions import (
     redact,
 )
 from .crypto import WeComCallbackCrypto, WeComCryptoError, parse_xml
+from .errcodes import errcode_info, failure_type_for, is_retryable

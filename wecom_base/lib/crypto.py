@@ -411,6 +411,10 @@ class WeComCallbackCrypto:
         if not _TIMESTAMP_RE.fullmatch(timestamp):
             raise WeComCryptoError("timestamp")
         nonce = _to_text(nonce)
+        # decided here, not left to the XML library: lxml before 5.3 refused "]]>" inside CDATA, later
+        # releases split the section instead; a nonce is an opaque printable token either way
+        if not nonce or "]]>" in nonce or not nonce.isprintable():
+            raise WeComCryptoError("xml", "The nonce cannot be written into the reply XML.")
         encrypted = self.encrypt(reply_xml)
         root = etree.Element("xml")
         try:

@@ -6,17 +6,19 @@ The hierarchy follows how a caller must react, not where the error came from::
     ├── WeComNetworkError            connection refused/dropped, timeout, HTTP 5xx   -> retry later
     ├── WeComResponseError           an answer that is not WeCom's JSON (wrong base URL) -> fix the configuration
     └── WeComApiError(errcode, errmsg)  WeCom answered with errcode != 0
-        ├── WeComRetryableError      -1, 45009, 45033                                -> retry later
-        ├── WeComTokenError          40014, 42001, 41001                             -> new token, replay once
-        ├── WeComConfigError         40001, 40013, 40056, 40091, 41004, 48002, 60011, 60020 -> admin must fix
-        └── WeComPermanentError      everything else                                 -> fail this request
+        ├── WeComRetryableError      kind retryable (-1, 45009, 45033)               -> retry later
+        ├── WeComTokenError          kind token (40014, 42001, 41001)                -> new token, replay once
+        ├── WeComConfigError         kind config (40001, 40013, 60020, 93000, ...)   -> admin must fix
+        └── WeComPermanentError      kinds validation and permanent (everything else) -> fail this request
 
+Which class an errcode gets is read from the one errcode table, :mod:`.errcodes`.
 Messages never contain a secret, an access token or a robot key (see :func:`redact`).
 """
 
 import re
 
 from .. import const
+from . import errcodes
 
 _SECRET_QUERY_RE = re.compile(r"(?i)\b(corpsecret|access_token|key)=([^&\s'\"<>#]+)")
 _FROM_IP_RE = re.compile(r"from ip:\s*([0-9A-Fa-f.:]+)")
@@ -153,13 +155,14 @@ def error_from_response(data):
     :return: an instance of the matching :class:`WeComApiError` subclass
     """
     errcode = data.get("errcode")
-    errmsg = data.get("errmsg", "")
-    if errcode in const.ERRCODES_RETRYABLE:
-        cls = WeComRetryableError
-    elif errcode in const.ERRCODES_TOKEN_INVALID:
-        cls = WeComTokenError
-    elif errcode in const.ERRCODES_CONFIG:
-        cls = WeComConfigError
-    else:
-        cls = WeComPermanentError
-    return cls(errcode, errmsg, data)
+    cls = _CLASS_OF_KIND[errcodes.errcode_info(errcode).kind]
+    return cls(errcode, data.get("errmsg", ""), data)
+
+
+_CLASS_OF_KIND = {
+    errcodes.RETRYABLE: WeComRetryableError,
+    errcodes.TOKEN: WeComTokenError,
+    errcodes.CONFIG: WeComConfigError,
+    errcodes.VALIDATION: WeComPermanentError,
+    errcodes.PERMANENT: WeComPermanentError,
+}

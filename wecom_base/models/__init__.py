@@ -1,5 +1,6 @@
 from . import wecom_base
 from . import res_company
+from . import res_groups
 from . import wecom_application_type
 from . import wecom_application_category
 from . import wecom_application
@@ -14,6 +15,5 @@ from . import wecom_message_queue
 from . import wecom_message_channel
 from . import wecom_message_member_send
 from . import wecom_robot
-from . import wecom_webhook
-from . import wecom_webhook_event
-from . import wecom_housekeeping
+from . import wecom_callback
+from . import wecom_callback_event

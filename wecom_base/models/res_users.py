@@ -1,7 +1,7 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
-MANAGER_GROUP = "wecom_base.group_wecom_manager"
+from .. import const
 
 
 class ResUsers(models.Model):
@@ -34,7 +34,7 @@ class ResUsers(models.Model):
         return super().write(vals)
 
     def _wecom_check_userid_write(self):
-        if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
+        if not (self.env.su or self.env.user.has_group(const.MANAGER_GROUP)):
             raise AccessError(_("Only WeCom managers can change WeCom user ids."))
 
     @api.constrains("wecom_userid", "company_id", "company_ids")

@@ -9,12 +9,11 @@ from cachetools import TLRUCache
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
-from .. import const
+from .. import compat, const
 from ..lib import WeComError, WeComTokenError
 
 _logger = logging.getLogger(__name__)
 
-MANAGER_GROUP = "wecom_base.group_wecom_manager"
 
 # Per-process token cache in front of the stored token: (dbname, application id) -> (token, expires_at epoch).
 # An entry leaves the cache TOKEN_REFRESH_MARGIN seconds before the token expires, so the warm path
@@ -61,23 +60,29 @@ class WeComApplication(models.Model):
         help="The AgentId shown on the application's page in the WeCom admin console.",
     )
     secret = fields.Char(
-        groups=MANAGER_GROUP,
+        groups=const.MANAGER_GROUP,
         copy=False,
         required=True,
         help="The application's Secret from the WeCom admin console. Only WeCom managers can see it.",
     )
+    # One enabled flag: ``active`` (from wecom.base) is the truth, so a disabled application is archived and
+    # an archived one disabled; ``is_active`` is the same column under the name the RPC surface knows.
+    active = fields.Boolean(tracking=True, help="Disabled (archived) applications send nothing and get no token.")
     is_active = fields.Boolean(
-        string="Enabled", default=True, tracking=True, help="Disabled applications send nothing and get no token."
+        string="Enabled",
+        related="active",
+        readonly=False,
+        help="Disabled applications send nothing and get no token (the same as archiving the application).",
     )
     sequence = fields.Integer(default=10)
     note = fields.Text()
     setting_ids = fields.One2many("wecom.application.setting", "application_id", string="Settings")
-    webhook_ids = fields.One2many("wecom.webhook", "application_id", string="Callbacks")
-    webhook_count = fields.Integer(string="Callback Count", compute="_compute_webhook_count")
+    webhook_ids = fields.One2many("wecom.callback", "application_id", string="Callbacks")
+    callback_count = fields.Integer(string="Callback Count", compute="_compute_callback_count")
 
     # Token: stored in wecom.application.token (one row per application, written in short transactions
     # of its own), shown here to managers only.
-    access_token = fields.Char(compute="_compute_access_token", groups=MANAGER_GROUP)
+    access_token = fields.Char(compute="_compute_access_token", groups=const.MANAGER_GROUP)
     token_expiration_time = fields.Datetime(compute="_compute_token_state", string="Token Expires")
     last_error = fields.Text(compute="_compute_token_state", string="Last Error")
     last_error_date = fields.Datetime(compute="_compute_token_state", string="Last Error On")
@@ -102,20 +107,22 @@ class WeComApplication(models.Model):
     is_report_enter = fields.Boolean(string="Reports Entering", readonly=True, copy=False)
     last_refresh_date = fields.Datetime(string="Info Refreshed On", readonly=True, copy=False)
 
-    _sql_constraints = [
-        ("agent_company_uniq", "unique(company_id, agent_id)", "The AgentId must be unique per company."),
-    ]
+    locals().update(
+        compat.sql_constraints(
+            agent_company_uniq=("unique(company_id, agent_id)", "The AgentId must be unique per company."),
+        )
+    )
 
     # ------------------------------------------------------------------ computes and constraints
     @api.depends("webhook_ids")
-    def _compute_webhook_count(self):
+    def _compute_callback_count(self):
         for app in self:
-            app.webhook_count = len(app.webhook_ids)
+            app.callback_count = len(app.webhook_ids)
 
     def action_view_webhooks(self):
-        """Button: the callbacks (inbound webhooks) of this application."""
+        """Button: the callbacks (``wecom.callback``, what WeCom posts to Odoo) of this application."""
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("wecom_base.action_wecom_webhook")
+        action = self.env["ir.actions.act_window"]._for_xml_id("wecom_base.wecom_callback_action")
         action["domain"] = [("application_id", "=", self.id)]
         action["context"] = {"default_application_id": self.id, "active_test": False}
         return action
@@ -244,8 +251,9 @@ class WeComApplication(models.Model):
         return config
 
     def _wecom_is_manager(self):
-        return self.env.su or self.env.user.has_group(MANAGER_GROUP)
+        return self.env.su or self.env.user.has_group(const.MANAGER_GROUP)
 
+    @compat.private
     def get_setting(self, key, default=None):
         """Value of one of the application's settings (``wecom.application.setting``), or ``default``."""
         self.ensure_one()
@@ -298,7 +306,7 @@ class WeComApplication(models.Model):
         return token
 
     def _wecom_check_can_fetch(self):
-        if not self.is_active or not self.active:
+        if not self.active:
             raise WeComError(
                 _("The WeCom application %(app)s is disabled: enable it before calling WeCom.", app=self.app_name)
             )
@@ -314,7 +322,7 @@ class WeComApplication(models.Model):
         """
         cr = self.env.registry.cursor()
         try:
-            if not self.env.registry.in_test_mode():
+            if not compat.registry_in_test_mode(self.env.registry):
                 # READ COMMITTED: a worker that waited for the row lock must see the token just stored,
                 # not fail to serialize against it
                 cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
@@ -466,6 +474,7 @@ class WeComApplication(models.Model):
             return func(client, token)
 
     @api.model
+    @compat.private
     def cron_refresh_tokens(self):
         """Renew the tokens of enabled applications that would expire before the next run.
 
@@ -476,7 +485,7 @@ class WeComApplication(models.Model):
         """
         failures = 0
         horizon = const.TOKEN_CRON_WINDOW
-        for app in self.search([("is_active", "=", True)]):
+        for app in self.search([("active", "=", True)]):
             try:
                 app._wecom_get_token(min_validity=horizon)
             except Exception as exc:  # noqa: BLE001 - one app's failure must not stop the others
@@ -582,7 +591,7 @@ class WeComApplicationToken(models.Model):
     _log_access = False
 
     application_id = fields.Many2one("wecom.application", required=True, ondelete="cascade", index=True)
-    token = fields.Char(groups=MANAGER_GROUP)
+    token = fields.Char(groups=const.MANAGER_GROUP)
     expires_at = fields.Datetime()
     fetched_at = fields.Datetime()
     fetch_count = fields.Integer(default=0)
@@ -591,6 +600,8 @@ class WeComApplicationToken(models.Model):
     create_date = fields.Datetime(readonly=True)
     write_date = fields.Datetime(readonly=True)
 
-    _sql_constraints = [
-        ("application_uniq", "unique(application_id)", "An application has one token row."),
-    ]
+    locals().update(
+        compat.sql_constraints(
+            application_uniq=("unique(application_id)", "An application has one token row."),
+        )
+    )

@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from .. import compat
+
 
 class WeComApplicationCategory(models.Model):
     _name = "wecom.application.category"
@@ -13,4 +15,8 @@ class WeComApplicationCategory(models.Model):
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
 
-    _sql_constraints = [("code_uniq", "unique(code)", "The code of an application category must be unique.")]
+    locals().update(
+        compat.sql_constraints(
+            code_uniq=("unique(code)", "The code of an application category must be unique."),
+        )
+    )

@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from .. import compat
+
 
 class WeComApplicationSetting(models.Model):
     """A key/value setting of one application, for addons that need per-application parameters."""
@@ -14,6 +16,8 @@ class WeComApplicationSetting(models.Model):
     value = fields.Char()
     description = fields.Char()
 
-    _sql_constraints = [
-        ("key_uniq", "unique(application_id, key)", "A setting key can be used once per application."),
-    ]
+    locals().update(
+        compat.sql_constraints(
+            key_uniq=("unique(application_id, key)", "A setting key can be used once per application."),
+        )
+    )

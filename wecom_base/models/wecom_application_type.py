@@ -1,5 +1,7 @@
 from odoo import fields, models
 
+from .. import compat
+
 
 class WeComApplicationType(models.Model):
     _name = "wecom.application.type"
@@ -12,4 +14,8 @@ class WeComApplicationType(models.Model):
     sequence = fields.Integer(default=10)
     active = fields.Boolean(default=True)
 
-    _sql_constraints = [("code_uniq", "unique(code)", "The code of an application type must be unique.")]
+    locals().update(
+        compat.sql_constraints(
+            code_uniq=("unique(code)", "The code of an application type must be unique."),
+        )
+    )

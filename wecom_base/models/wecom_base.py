@@ -1,5 +1,6 @@
 import logging
 from contextlib import contextmanager
+from datetime import timedelta
 
 import requests
 from psycopg2 import errorcodes
@@ -8,7 +9,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools.translate import LazyTranslate
 
-from .. import const
+from .. import compat, const
 from ..lib import (
     WeComApiError,
     WeComClient,
@@ -17,6 +18,8 @@ from ..lib import (
     WeComNetworkError,
     WeComResponseError,
     check_base_url,
+    errcode_info,
+    errcodes,
     error_from_response,
     redact,
 )
@@ -31,43 +34,83 @@ _CONCURRENCY_PGCODES = frozenset(
     {errorcodes.SERIALIZATION_FAILURE, errorcodes.DEADLOCK_DETECTED, errorcodes.LOCK_NOT_AVAILABLE}
 )
 
-# What an errcode means to an admin, and what to do about it (path/90455).
-ERROR_GUIDANCE = {
-    -1: _lt("WeCom is busy. Try again in a moment."),
-    40001: _lt(
+# What to do about each errcode, in plain words for an admin: one translated text per guidance key of the
+# errcode table (lib/errcodes.py, which decides everything else about a code). ``%(ip)s`` is the server IP
+# that WeCom saw, when it says one.
+ERROR_MESSAGES = {
+    "busy": _lt("WeCom is busy. Try again in a moment."),
+    "api_freq_limit": _lt("WeCom's API frequency limit was reached. Try again in a minute."),
+    "concurrency_limit": _lt("Too many concurrent calls to WeCom. Try again shortly."),
+    "token_invalid": _lt("The access token is invalid. A new token will be fetched."),
+    "token_missing": _lt("The access token is missing."),
+    "token_expired": _lt("The access token expired. A new token will be fetched."),
+    "secret_invalid": _lt(
         "The application secret is invalid. Copy the secret again from the WeCom admin console "
         "(Applications > the application > Secret) and save it on the application."
     ),
-    40008: _lt("The message type is not valid."),
-    40013: _lt(
+    "corpid_invalid": _lt(
         "The CorpID is invalid. Copy it from the WeCom admin console (My Company > Company Information) "
         "into the company's WeCom CorpID."
     ),
-    40014: _lt("The access token is invalid. A new token will be fetched."),
-    40056: _lt("The agent id does not belong to the application of this secret. Check the application's AgentId."),
-    40091: _lt("The secret is invalid or was reset. Copy the current secret from the WeCom admin console."),
-    41001: _lt("The access token is missing."),
-    41004: _lt("The application secret is missing. Enter it on the application."),
-    42001: _lt("The access token expired. A new token will be fetched."),
-    44004: _lt("The message content is empty."),
-    45002: _lt("The message content is too long."),
-    45009: _lt("WeCom's API frequency limit was reached. Try again in a minute."),
-    45033: _lt("Too many concurrent calls to WeCom. Try again shortly."),
-    48002: _lt(
+    "agentid_mismatch": _lt(
+        "The agent id does not belong to the application of this secret. Check the application's AgentId."
+    ),
+    "secret_reset": _lt("The secret is invalid or was reset. Copy the current secret from the WeCom admin console."),
+    "secret_missing": _lt("The application secret is missing. Enter it on the application."),
+    "api_forbidden": _lt(
         "This API is not allowed for the application. Grant the permission in the WeCom admin console "
         "(Applications > the application > API permissions)."
     ),
-    60011: _lt(
+    "no_privilege": _lt(
         "The application may not see these members, departments or tags. Widen its visible range in the "
         "WeCom admin console."
     ),
-    81013: _lt("None of the recipients is valid or visible to the application."),
-    82001: _lt("No recipient was given."),
-    93000: _lt(
+    "ip_not_allowed": _lt(
+        "WeCom refused the call from this server's IP address %(ip)s. Add %(ip)s to the trusted IPs of the "
+        "application in the WeCom admin console (Applications > the application > Trusted IP)."
+    ),
+    "robot_key_invalid": _lt(
         "The group robot's webhook key is invalid. Copy the robot's webhook URL again from the group chat "
         "(group settings > group robots)."
     ),
+    "msgtype_invalid": _lt("The message type is not valid."),
+    "content_empty": _lt("The message content is empty."),
+    "content_too_long": _lt("The message content is too long."),
+    "recipients_invalid": _lt("None of the recipients is valid or visible to the application."),
+    "recipients_missing": _lt("No recipient was given."),
 }
+
+
+def retention_cutoff(env):
+    """The datetime before which finished records are deleted by the nightly autovacuum (``_gc_*`` of the
+    outbox and of the callback inbox), or None to keep everything (``wecom_base.retention_days`` is 0)."""
+    raw = env["ir.config_parameter"].sudo().get_param(const.PARAM_RETENTION_DAYS, const.RETENTION_DAYS)
+    try:
+        days = int(raw)
+    except (TypeError, ValueError):
+        _logger.warning(
+            "WeCom housekeeping: %s=%r is not a number of days; keeping everything", const.PARAM_RETENTION_DAYS, raw
+        )
+        return None
+    if days <= 0:
+        return None
+    return fields.Datetime.now() - timedelta(days=days)
+
+
+def unlink_in_batches(model, domain):
+    """Delete the records of ``model`` matching ``domain``, ``const.GC_BATCH_SIZE`` at a time.
+
+    :return: how many were deleted
+    """
+    total = 0
+    while True:
+        records = model.search(domain, limit=const.GC_BATCH_SIZE)
+        if not records:
+            return total
+        records.unlink()
+        total += len(records)
+        if len(records) < const.GC_BATCH_SIZE:
+            return total
 
 
 class WeComBase(models.AbstractModel):
@@ -84,11 +127,15 @@ class WeComBase(models.AbstractModel):
     active = fields.Boolean(default=True)
 
     # ------------------------------------------------------------------ logging
+    # Server code only (@compat.private): over XML-RPC/JSON-RPC nobody, not even a WeCom user or a manager, may
+    # write entries in the log an admin trusts; Python callers (any addon's code) keep the public name.
+    @compat.private
     def log_error(self, message, level="error", func=None):
         """Log an error on the server log and keep a persistent record an admin can browse.
 
         The record (``ir.logging``, shown under WeCom > Technical > Logs) is written in its own
         transaction, so it survives the rollback of the failing operation. Secrets in URLs are masked.
+        Callable from Python only: RPC refuses it like a private method.
 
         :param str message: what went wrong, in plain words
         :param str level: ``error``, ``warning`` or ``info``
@@ -234,6 +281,7 @@ class WeComBase(models.AbstractModel):
 
     # ------------------------------------------------------------------ responses and errors
     @api.model
+    @compat.private
     def format_wecom_response(self, response):
         """Normalise a WeCom answer into ``{"ok", "errcode", "errmsg", "data"}``.
 
@@ -276,21 +324,14 @@ class WeComBase(models.AbstractModel):
     @api.model
     def _wecom_error_message(self, error):
         """A translated, secret-free sentence explaining ``error`` to an admin, with what to do."""
-        if isinstance(error, WeComConfigError) and error.errcode == const.ERRCODE_IP_NOT_ALLOWED:
-            ip = error.caller_ip or _("unknown")
-            return _(
-                "WeCom refused the call from this server's IP address %(ip)s (error 60020). Add %(ip)s to the "
-                "trusted IPs of the application in the WeCom admin console (Applications > the application > "
-                "Trusted IP).",
-                ip=ip,
-            )
         if isinstance(error, WeComApiError):
-            guidance = ERROR_GUIDANCE.get(error.errcode)
+            guidance = ERROR_MESSAGES.get(errcode_info(error.errcode).guidance)
             if guidance:
+                ip = (error.caller_ip if isinstance(error, WeComConfigError) else None) or _("unknown")
                 return _(
                     "WeCom error %(code)s: %(guidance)s (WeCom said: %(errmsg)s)",
                     code=error.errcode,
-                    guidance=str(guidance),
+                    guidance=str(guidance) % {"ip": ip},
                     errmsg=error.errmsg,
                 )
             return _(
@@ -310,11 +351,13 @@ class WeComBase(models.AbstractModel):
         return redact(str(error))
 
     @api.model
+    @compat.private
     def handle_wecom_error(self, error):
         """Raise the translated Odoo error that matches a WeCom error.
 
-        Content or recipient problems (40008, 44004, 45002, 81013, 82001) raise ``ValidationError``: the
-        user must change the request. Everything else raises ``UserError`` with the meaning and guidance.
+        Errcodes of kind ``validation`` in the errcode table (content or recipients: 40008, 44004, 45002,
+        81013, 82001) raise ``ValidationError``: the user must change the request. Everything else raises
+        ``UserError`` with the meaning and guidance.
 
         :param error: a :class:`WeComError`, an errcode (int) or a WeCom answer (dict)
         :raise ValidationError: the request content must change
@@ -330,9 +373,7 @@ class WeComBase(models.AbstractModel):
                 raise ValidationError(_("This WeCom answer is not an error."))
             error = error_from_response(error)
         message = self._wecom_error_message(error)
-        if isinstance(error, WeComApiError) and error.errcode in (
-            const.ERRCODES_VALIDATION | {const.ERRCODE_ALL_RECIPIENTS_INVALID}
-        ):
+        if isinstance(error, WeComApiError) and errcode_info(error.errcode).kind == errcodes.VALIDATION:
             raise ValidationError(message)
         raise UserError(message)
 
@@ -348,11 +389,26 @@ class WeComBase(models.AbstractModel):
             application = self
         if application is None and "application_id" in self._fields and len(self) == 1:
             application = self.application_id
-        if isinstance(application, int) and not isinstance(application, bool):
-            application = self.env["wecom.application"].browse(application).exists()
-        if not application or getattr(application, "_name", None) != "wecom.application" or len(application) != 1:
+        application = self._wecom_record("wecom.application", application)
+        if not application:
             raise UserError(_("Choose one WeCom application to call WeCom with."))
         return application
+
+    @api.model
+    def _wecom_record(self, model_name, value):
+        """``value`` as one record of ``model_name``: the one place that accepts "a record or its id".
+
+        :param str model_name: e.g. ``wecom.application``, ``wecom.robot``
+        :param value: a record of ``model_name`` or its id
+        :return: the record (an id is browsed in this environment), or an empty recordset of ``model_name``
+            when ``value`` is neither: False or None, a bool, a record of another model, several records, or
+            an id that does not exist
+        """
+        if isinstance(value, int) and not isinstance(value, bool):
+            return self.env[model_name].browse(value).exists()
+        if isinstance(value, models.BaseModel) and value._name == model_name and len(value) == 1:
+            return value
+        return self.env[model_name]
 
     def _wecom_call(self, path, payload=None, method="POST", params=None, files=None, application=None):
         """Call a WeCom API with an application's access token; no client setup needed.

@@ -7,6 +7,7 @@ claims, the drain and its concurrent sends in ``wecom_message_queue.py``; an app
 in ``wecom_message_channel.py``; the pacing per member in ``wecom_message_member_send.py``.
 """
 
+import logging
 from datetime import timedelta
 
 from odoo import _, api, fields, models
@@ -23,8 +24,9 @@ from ..lib.payloads import (
     split_ids,
     utf8_len,
 )
+from .wecom_base import retention_cutoff, unlink_in_batches
 
-USER_GROUP = "wecom_base.group_wecom_user"
+_logger = logging.getLogger(__name__)
 
 FINAL_STATES = ("sent", "partial", "exception", "cancel")
 
@@ -156,7 +158,7 @@ class WeComMessage(models.Model):
     # ------------------------------------------------------------------ access
     def _wecom_check_sender(self):
         """Who may send: WeCom users (and sudo). Every way of sending (form, composer, Python, RPC) asks here."""
-        if not (self.env.su or self.env.user.has_group(USER_GROUP)):
+        if not (self.env.su or self.env.user.has_group(const.USER_GROUP)):
             raise AccessError(_("Only WeCom users can send WeCom messages."))
 
     # ------------------------------------------------------------------ recipients
@@ -446,6 +448,29 @@ class WeComMessage(models.Model):
         lease = timedelta(seconds=self._wecom_claim_lease())
         if self.state == "outgoing" and self.claimed_at and self.claimed_at > fields.Datetime.now() - lease:
             raise UserError(_("This message is being sent right now; wait a moment."))
+
+    # ------------------------------------------------------------------ housekeeping
+    @api.autovacuum
+    def _gc_wecom_messages(self):
+        """Nightly: delete sent, partially sent and cancelled messages finished before the retention period
+        (failed and queued ones stay for an admin)."""
+        cutoff = retention_cutoff(self.env)
+        if not cutoff:
+            return 0
+        count = unlink_in_batches(
+            self.sudo().with_context(active_test=False),
+            [
+                ("state", "in", ("sent", "partial", "cancel")),
+                "|",
+                ("sent_date", "<", cutoff),
+                "&",
+                ("sent_date", "=", False),
+                ("write_date", "<", cutoff),
+            ],
+        )
+        if count:
+            _logger.info("WeCom housekeeping: deleted %s message(s) finished before %s", count, cutoff)
+        return count
 
 
 class WeComMessageArticle(models.Model):

@@ -11,11 +11,11 @@ from datetime import timedelta
 from odoo import _, api, fields, models
 
 from .. import const
-from ..lib import WeComApiError, WeComError, WeComNetworkError, WeComTokenError
+from ..lib import WeComApiError, WeComError, WeComNetworkError
+from ..lib.errcodes import failure_type_for, is_retryable
 from ..lib.flow_control import retry_delay
 
 # errcode -> failure_type of a message that failed for good
-PERMANENT_FAILURE_TYPES = {const.ERRCODE_ALL_RECIPIENTS_INVALID: "recipients", 82001: "recipients"}
 RATE_ERRCODES = (const.ERRCODE_CONCURRENCY_LIMIT, const.ERRCODE_API_FREQ_LIMIT)
 
 
@@ -196,11 +196,12 @@ class WeComMessage(models.Model):
         Transport failures (network, HTTP 5xx, -1) and WeCom's rate limits (45009, 45033) are retried until
         the message is older than ``wecom_base.message_expiry_hours``, not a count of tries; other
         retryable errors (a token WeCom keeps refusing) up to ``wecom_base.message_max_tries`` tries;
-        content and configuration errors fail at once. The one place that maps an error to a failure type.
+        content and configuration errors fail at once, with the failure type of the errcode table
+        (:func:`~odoo.addons.wecom_base.lib.errcodes.failure_type_for`).
         """
         settings = self._wecom_outbox_settings()
         reason = self._wecom_error_message(error)
-        retryable = error.retryable or isinstance(error, WeComTokenError)
+        retryable = is_retryable(error)
         by_age = is_transport_error(error) or is_rate_error(error)
         give_up = self._wecom_expired(settings) if by_age else try_count >= settings["max_tries"]
         if retryable and not give_up:
@@ -213,24 +214,15 @@ class WeComMessage(models.Model):
                 # a timeout or a dropped connection may hide a delivery: let WeCom drop a second copy
                 "resend_duplicate_check": self.resend_duplicate_check or isinstance(error, WeComNetworkError),
             }
-        if retryable:
-            failure_type = "retry_exhausted"
-            if by_age:
-                reason = _(
-                    "Gave up: not sent within %(hours)s hours of being queued. Last error: %(reason)s",
-                    hours="%g" % settings["expiry_hours"],  # noqa: UP031 - no f-string in _(): babel evals it
-                    reason=reason,
-                )
-            else:
-                reason = _("Gave up after %(tries)s tries. Last error: %(reason)s", tries=try_count, reason=reason)
-        elif error.kind in ("config", "response"):
-            failure_type = "config"
-        elif isinstance(error, WeComApiError) and error.errcode in PERMANENT_FAILURE_TYPES:
-            failure_type = PERMANENT_FAILURE_TYPES[error.errcode]
-        elif isinstance(error, WeComApiError) and error.errcode in const.ERRCODES_VALIDATION:
-            failure_type = "content"
-        else:
-            failure_type = "permanent"
+        failure_type = failure_type_for(error)
+        if retryable and by_age:
+            reason = _(
+                "Gave up: not sent within %(hours)s hours of being queued. Last error: %(reason)s",
+                hours="%g" % settings["expiry_hours"],  # noqa: UP031 - no f-string in _(): babel evals it
+                reason=reason,
+            )
+        elif retryable:
+            reason = _("Gave up after %(tries)s tries. Last error: %(reason)s", tries=try_count, reason=reason)
         return {
             "state": "exception",
             "try_count": try_count,

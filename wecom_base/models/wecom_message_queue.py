@@ -19,7 +19,7 @@ from psycopg2.extensions import TRANSACTION_STATUS_INTRANS
 
 from odoo import api, fields, models
 
-from .. import const
+from .. import compat, const
 from ..lib import WeComError, WeComTokenError
 from ..lib.flow_control import WindowRegistry
 from .wecom_message_attempt import is_rate_error, is_transport_error
@@ -295,7 +295,7 @@ class WeComMessage(models.Model):
         if own_transaction:
             # nothing may touch self.env.cr before the claim is committed: its snapshot must see the claim
             with self.env.registry.cursor() as cr:
-                if not self.env.registry.in_test_mode():
+                if not compat.registry_in_test_mode(self.env.registry):
                     cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
                 cr.execute(self._CLAIM_QUERY, [self.with_env(self.env(cr=cr))._wecom_claim_lease(), limit])
                 rows = cr.fetchall()
@@ -370,7 +370,7 @@ class WeComMessage(models.Model):
         icp = self.env["ir.config_parameter"].sudo()
         batch_size = batch_size or int(icp.get_param(const.PARAM_MESSAGE_BATCH_SIZE) or const.MESSAGE_BATCH_SIZE)
         max_batches = max_batches or const.MESSAGE_MAX_BATCHES_PER_RUN
-        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        auto_commit = compat.may_commit(self.env.cr)
         lease = self._wecom_claim_lease()
         done = 0
         flight = _Flight(self)
@@ -394,7 +394,7 @@ class WeComMessage(models.Model):
             if auto_commit:
                 self.env.cr.commit()  # pylint: disable=invalid-commit
         remaining = self._wecom_due_count()
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        compat.report_progress(self.env, done, remaining)
         cron = self.env.ref("wecom_base.ir_cron_wecom_message_queue")
         if remaining:
             cron._trigger()

@@ -12,23 +12,18 @@ import inspect
 from odoo import api, models
 from odoo.exceptions import AccessError, ValidationError
 
+from .. import compat
 from ..lib.payloads import DUPLICATE_CHECK_DEFAULT, split_ids
 
 ARTICLE_KEYS = ("title", "description", "url", "picurl")
 
-
-def _returns_id(method):
-    """RPC callers get the queued message's id: Odoo 18 downgrades a record through ``api.returns``
-    (gone in 19, whose ``call_kw`` returns a record's ids by itself)."""
-    returns = getattr(api, "returns", None)
-    return returns("self", lambda value: value.id)(method) if returns else method
 
 
 class WeComMessage(models.Model):
     _inherit = "wecom.message"
 
     @api.model
-    @_returns_id
+    @compat.returns_record
     def wecom_send(
         self,
         application=None,
@@ -111,7 +106,7 @@ class WeComMessage(models.Model):
         return self._wecom_create_and_queue(vals)
 
     @api.model
-    @_returns_id
+    @compat.returns_record
     def wecom_send_robot(
         self,
         robot,

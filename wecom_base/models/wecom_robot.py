@@ -4,7 +4,8 @@ from urllib.parse import parse_qs, urlsplit
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
-MANAGER_GROUP = "wecom_base.group_wecom_manager"
+from .. import const
+
 ROBOT_KEY_RE = re.compile(r"^[A-Za-z0-9-]{8,128}$")
 
 
@@ -45,7 +46,7 @@ class WeComRobot(models.Model):
     )
     webhook_key = fields.Char(
         string="Webhook Key",
-        groups=MANAGER_GROUP,
+        groups=const.MANAGER_GROUP,
         copy=False,
         help="Paste the robot's webhook URL or its key; only the key is kept. It is a secret.",
     )

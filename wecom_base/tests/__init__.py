@@ -5,7 +5,7 @@ from . import test_token_concurrency
 from . import test_wecom_message
 from . import test_message_concurrency
 from . import test_wecom_robot
-from . import test_wecom_webhook
+from . import test_wecom_callback
 from . import test_rpc_arguments
 from . import test_tour
 from . import test_bad_input

@@ -1,15 +1,14 @@
-"""Fixtures of the wecom_base Odoo tests: the mock WeCom server and a configured application.
+"""Fixtures of the wecom_base Odoo tests, importable by other addons as ``odoo.addons.wecom_base.tests.common``:
+the mock WeCom server, ``WeComCase`` (a configured application and users) and the callback request builder.
 
-The mock WeCom (``tests/mock_wecom`` at the top of the repository) listens on 127.0.0.1. It is started in
-this process on a free port, or reached at ``$WECOM_MOCK_URL`` when one runs elsewhere. Tests talk to it
-over HTTP only (``MockWeComControl``), so both work alike.
+The mock WeCom (``wecom_base/tests/mock_wecom``, standard library only, so the Odoo-free tests of the repository
+import it too) listens on 127.0.0.1. It is started in this process on a free port, or reached at
+``$WECOM_MOCK_URL`` when one runs elsewhere. Tests talk to it over HTTP only (``MockWeComControl``), so both work
+alike.
 """
 
-import importlib.util
 import os
-import sys
 import time
-import unittest
 from contextlib import contextmanager
 from urllib.parse import urlencode
 
@@ -17,58 +16,31 @@ from odoo.tests import TransactionCase, new_test_user
 from odoo.tests import common as odoo_test_common
 
 from ..const import PARAM_API_BASE_URL, PARAM_TIMEOUT
+from ..controllers.main import WeComCallbackController
 from ..models.wecom_application import clear_token_cache
+from .mock_wecom import (
+    DEFAULT_AGENT_ID,
+    DEFAULT_CORP_ID,
+    DEFAULT_ROBOT_KEY,
+    DEFAULT_SECRET,
+    MockWeCom,
+    MockWeComControl,
+)
 
-MOCK_CORP_ID = "ww0000000000mock0"
-MOCK_SECRET = "mock-secret-1000002"
-MOCK_AGENT_ID = 1000002
-MOCK_ROBOT_KEY = "mock-robot-key"
+MOCK_CORP_ID = DEFAULT_CORP_ID
+MOCK_SECRET = DEFAULT_SECRET
+MOCK_AGENT_ID = DEFAULT_AGENT_ID
+MOCK_ROBOT_KEY = DEFAULT_ROBOT_KEY
 
-_MOCK_PACKAGE = "wecom_base_test_mock_wecom"
 _mock = None
 
 
-def _load_mock_package():
-    """Import the repository's ``tests/mock_wecom`` package under a private name (no clash with any
-    other top-level ``tests`` package on sys.path)."""
-    if _MOCK_PACKAGE in sys.modules:
-        return sys.modules[_MOCK_PACKAGE]
-    addon_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    candidates = [
-        os.environ.get("WECOM_MOCK_PATH"),
-        os.path.join(os.path.dirname(addon_dir), "tests", "mock_wecom"),
-    ]
-    for path in filter(None, candidates):
-        init = os.path.join(path, "__init__.py")
-        if os.path.isfile(init):
-            spec = importlib.util.spec_from_file_location(_MOCK_PACKAGE, init, submodule_search_locations=[path])
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[_MOCK_PACKAGE] = module
-            spec.loader.exec_module(module)
-            return module
-    return None
-
-
 def get_mock():
-    """The mock WeCom of this test run (started once per process).
-
-    :raise unittest.SkipTest: when neither ``$WECOM_MOCK_URL`` nor the repository's mock is available
-    """
+    """The mock WeCom of this test run (started once per process, or the one at ``$WECOM_MOCK_URL``)."""
     global _mock  # noqa: PLW0603 - one mock server per test process
     if _mock is None:
-        package = _load_mock_package()
         url = os.environ.get("WECOM_MOCK_URL")
-        if url:
-            if package is None:
-                raise unittest.SkipTest("WECOM_MOCK_URL is set but the mock's control client is not found")
-            _mock = package.MockWeComControl(url)
-        elif package is not None:
-            _mock = package.MockWeCom(host="127.0.0.1", port=0).start()
-        else:
-            raise unittest.SkipTest(
-                "The mock WeCom server (tests/mock_wecom in the repository) is not available: set "
-                "WECOM_MOCK_PATH or WECOM_MOCK_URL"
-            )
+        _mock = MockWeComControl(url) if url else MockWeCom(host="127.0.0.1", port=0).start()
     return _mock
 
 
@@ -114,7 +86,22 @@ def run_concurrently(registry, count, target, timeout=60):
     return results, errors
 
 
-class WeComMockMixin:
+class WeComLogMixin:
+    """Assertions on what our code logs (for any test class)."""
+
+    @contextmanager
+    def assertWeComWarning(self, fragment, logger="odoo.addons.wecom_base"):
+        """The block logs a WARNING (or worse) of ours containing ``fragment``.
+
+        An expected warning is part of the behaviour under test: asserted here, and captured so that it
+        does not reach Odoo's log, where ./scripts/test fails on any warning of our modules.
+        """
+        with self.assertLogs(logger, "WARNING") as logs:
+            yield logs
+        self.assertTrue(any(fragment in line for line in logs.output), logs.output)
+
+
+class WeComMockMixin(WeComLogMixin):
     """Point wecom_base at the mock WeCom for a test class (TransactionCase or HttpCase): ``cls.mock``, the
     API base URL and timeout, and the CorpID of ``cls.company``; each test starts with a reset mock and an
     empty token cache."""
@@ -193,11 +180,11 @@ class WeComCase(WeComMockMixin, TransactionCase):
         self.assertEqual(got, expected, "requests received by the mock WeCom")
 
 
-class WeComCallbackMixin:
+class WeComCallbackMixin(WeComLogMixin):
     """Build and post callback requests the way WeCom does, to ``cls.webhook`` with ``cls.crypto`` (HttpCase)."""
 
     def url(self, path_token=None, **params):
-        path = f"/wecom/callback/{path_token or self.webhook.path_token}"
+        path = f"{WeComCallbackController.ROUTE}/{path_token or self.callback.path_token}"
         return f"{path}?{urlencode(params)}" if params else path
 
     def signed_params(self, encrypted, timestamp=None, nonce="1372623149", crypto=None):

@@ -26,10 +26,10 @@ class TestHousekeeping(WeComCase):
         return message
 
     def event(self, state, age_days, key):
-        webhook = self.env["wecom.webhook"].create({"application_id": self.app.id})
-        event = self.env["wecom.webhook.event"].create(
+        callback = self.env["wecom.callback"].create({"application_id": self.app.id})
+        event = self.env["wecom.callback.event"].create(
             {
-                "webhook_id": webhook.id,
+                "callback_id": callback.id,
                 "dedupe_key": key,
                 "state": state,
                 "msg_type": "text",
@@ -47,7 +47,7 @@ class TestHousekeeping(WeComCase):
         old_error, old_new = self.event("error", 40, "k3"), self.event("new", 40, "k4")
 
         self.assertEqual(self.env["wecom.message"]._gc_wecom_messages(), 3)
-        self.assertEqual(self.env["wecom.webhook.event"]._gc_wecom_webhook_events(), 1)
+        self.assertEqual(self.env["wecom.callback.event"]._gc_wecom_callback_events(), 1)
         self.assertFalse((old_sent | old_partial | old_cancel).exists())
         self.assertFalse(old_done.exists())
         self.assertEqual(len((recent_sent | old_failed | old_queued).exists()), 3)
@@ -58,17 +58,17 @@ class TestHousekeeping(WeComCase):
         old_sent = self.message("sent", 4000)
         old_done = self.event("done", 4000, "k5")
         self.assertEqual(self.env["wecom.message"]._gc_wecom_messages(), 0)
-        self.assertEqual(self.env["wecom.webhook.event"]._gc_wecom_webhook_events(), 0)
+        self.assertEqual(self.env["wecom.callback.event"]._gc_wecom_callback_events(), 0)
         self.assertTrue(old_sent.exists() and old_done.exists())
 
     def test_autovacuum_is_registered(self):
         self.assertTrue(getattr(type(self.env["wecom.message"])._gc_wecom_messages, "_autovacuum", False))
-        self.assertTrue(getattr(type(self.env["wecom.webhook.event"])._gc_wecom_webhook_events, "_autovacuum", False))
+        self.assertTrue(getattr(type(self.env["wecom.callback.event"])._gc_wecom_callback_events, "_autovacuum", False))
 
     def test_neutralize_clears_secrets_and_disables(self):
         robot = self.env["wecom.robot"].create({"name": "Ops", "webhook_key": MOCK_ROBOT_KEY})
-        webhook = self.env["wecom.webhook"].create({"application_id": self.app.id})
-        webhook.action_generate_credentials()
+        callback = self.env["wecom.callback"].create({"application_id": self.app.id})
+        callback.action_generate_credentials()
         self.app._wecom_get_token()  # a token row exists
         self.assertTrue(self.token_state())
         self.env.flush_all()
@@ -81,7 +81,7 @@ class TestHousekeeping(WeComCase):
         self.assertNotEqual(self.app.sudo().secret, "mock-secret-1000002")
         self.assertFalse(self.token_state())
         self.assertFalse(robot.active or robot.sudo().webhook_key)
-        self.assertFalse(webhook.active or webhook.sudo().callback_token or webhook.sudo().encoding_aes_key)
+        self.assertFalse(callback.active or callback.sudo().callback_token or callback.sudo().encoding_aes_key)
         clear_token_cache()  # a neutralized copy starts in a fresh process
         with self.assertRaisesRegex(UserError, "disabled"):
             self.app.action_test_connection()

@@ -1,6 +1,8 @@
+from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import tagged
 
+from .. import compat
 from .common import MOCK_SECRET, WeComCase
 
 
@@ -10,7 +12,11 @@ class TestWeComSecurity(WeComCase):
         manager_group = self.env.ref("wecom_base.group_wecom_manager")
         user_group = self.env.ref("wecom_base.group_wecom_user")
         self.assertIn(user_group, manager_group.implied_ids)
-        self.assertIn(self.env.ref("base.user_admin"), manager_group.users)
+        self.assertIn(self.env.ref("base.user_admin"), manager_group[compat.GROUP_USERS])
+        category = self.env.ref("wecom_base.module_category_wecom")
+        for group in (user_group, manager_group):  # 18.0: the category; 19.0: a privilege of the category
+            owner = group[compat.GROUP_CATEGORY]
+            self.assertEqual(owner if owner._name == "ir.module.category" else owner.category_id, category)
         new_user = self.env["res.users"].create({"name": "Newcomer", "login": "wecom_newcomer"})
         self.assertFalse(new_user.has_group("wecom_base.group_wecom_user"))
 
@@ -35,14 +41,14 @@ class TestWeComSecurity(WeComCase):
                 self.env["wecom.application"].with_user(self.user_wecom).search_read([], [field])
         self.assertNotIn("secret", app.fields_get())
         self.assertNotIn("access_token", app.fields_get())
-        self.user_wecom.groups_id += self.env.ref("base.group_allow_export")
+        self.user_wecom.write({compat.USER_GROUPS: [Command.link(self.env.ref("base.group_allow_export").id)]})
         exported = app.export_data(["name", "agent_id"])["datas"]
         self.assertNotIn(MOCK_SECRET, str(exported))
         with self.assertRaises(AccessError):
             app.export_data(["secret"])
         with self.assertRaises(AccessError):
             app.get_access_token()
-        with self.assertRaises(AccessError):
+        with self.assertWeComWarning("write of wecom.application failed"), self.assertRaises(AccessError):
             app.write({"app_name": "Renamed"})
         with self.assertRaises(AccessError):
             self.env["wecom.application.token"].with_user(self.user_wecom).search([])

@@ -23,7 +23,11 @@ class TestWeComApplication(WeComCase):
 
     def test_agent_id_must_be_positive(self):
         for bad in (0, -5):
-            with self.subTest(agent_id=bad), self.assertRaisesRegex(ValidationError, "positive"):
+            with (
+                self.subTest(agent_id=bad),
+                self.assertWeComWarning("create of wecom.application failed"),
+                self.assertRaisesRegex(ValidationError, "positive"),
+            ):
                 self.env["wecom.application"].create({"app_name": "Bad", "agent_id": bad, "secret": "s3cr3t-x"})
 
     def test_agent_id_unique_per_company(self):
@@ -36,9 +40,15 @@ class TestWeComApplication(WeComCase):
         self.assertEqual(twin.agent_id, MOCK_AGENT_ID)
 
     def test_secret_validation_and_stripping(self):
-        with self.assertRaisesRegex(ValidationError, "empty"):
+        with (
+            self.assertWeComWarning("create of wecom.application failed"),
+            self.assertRaisesRegex(ValidationError, "empty"),
+        ):
             self.env["wecom.application"].create({"app_name": "Empty", "agent_id": 7, "secret": "   "})
-        with self.assertRaisesRegex(ValidationError, "without spaces"):
+        with (
+            self.assertWeComWarning("write of wecom.application failed"),
+            self.assertRaisesRegex(ValidationError, "without spaces"),
+        ):
             self.app.secret = "two words"
         app = self.env["wecom.application"].create({"app_name": "Strip", "agent_id": 8, "secret": "  abc123  "})
         self.assertEqual(app.secret, "abc123")
@@ -152,6 +162,26 @@ class TestWeComApplication(WeComCase):
         self.app.is_active = False
         with self.assertMockCalls(gettoken=0), self.assertRaisesRegex(UserError, "disabled"):
             self.app.get_access_token()
+
+    def test_one_enabled_flag(self):
+        """``is_active`` and ``active`` are one column: disabling archives, archiving disables."""
+        Application = self.env["wecom.application"]
+        self.app.is_active = False
+        self.assertFalse(self.app.active)
+        self.assertNotIn(self.app, Application.search([]))
+        self.assertEqual(Application.with_context(active_test=False).search([("is_active", "=", False)]), self.app)
+        self.app.active = True
+        self.assertTrue(self.app.is_active)
+        self.assertIn(self.app, Application.search([("is_active", "=", True)]))
+        self.app.action_archive()
+        self.assertFalse(self.app.is_active)
+        self.assertEqual(Application._fields["is_active"].related, "active")
+        self.env.flush_all()
+        self.env.cr.execute(
+            "SELECT 1 FROM information_schema.columns"
+            " WHERE table_name = 'wecom_application' AND column_name = 'is_active'"
+        )
+        self.assertFalse(self.env.cr.fetchone(), "the flag is stored once, in active")
 
     def test_secret_change_drops_token(self):
         token = self.app._wecom_get_token()

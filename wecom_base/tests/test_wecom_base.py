@@ -3,11 +3,13 @@ import uuid
 import requests
 
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.service.model import get_public_method
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .. import const
-from ..lib import WeComConfigError, WeComNetworkError, WeComPermanentError, error_from_response
+from ..lib import WeComConfigError, WeComNetworkError, WeComPermanentError, errcodes, error_from_response
+from ..models.wecom_base import ERROR_MESSAGES
 from .common import MOCK_AGENT_ID, MOCK_CORP_ID, MOCK_SECRET, WeComCase
 
 
@@ -42,6 +44,22 @@ class TestWeComBase(WeComCase):
     def test_log_error_needs_wecom_access(self):
         with self.assertRaises(AccessError):
             self.app.with_user(self.user_plain).log_error("not allowed")
+
+    def test_log_error_is_server_side_only(self):
+        """A WeCom user cannot write log entries through RPC; server code can, under any user."""
+        for model in ("wecom.application", "wecom.message", "wecom.robot", "wecom.callback", "wecom.base"):
+            with self.subTest(model=model), self.assertRaisesRegex(AccessError, "cannot be called remotely"):
+                get_public_method(self.env[model].with_user(self.user_wecom), "log_error")
+        # the RPC surface is the README's table: get_wecom_config is on it (no secret for a WeCom user); the other
+        # helpers and the cron entry are for server code only
+        self.assertTrue(get_public_method(self.env["wecom.application"].with_user(self.user_wecom), "get_wecom_config"))
+        for name in ("format_wecom_response", "handle_wecom_error", "cron_refresh_tokens", "get_setting"):
+            with self.subTest(name=name), self.assertRaisesRegex(AccessError, "cannot be called remotely"):
+                get_public_method(self.env["wecom.application"].with_user(self.user_wecom), name)
+        marker = uuid.uuid4().hex
+        with mute_logger("odoo.addons.wecom_base.models.wecom_base"):
+            self.assertTrue(self.env["wecom.application"].with_user(self.user_wecom).log_error(f"python {marker}"))
+        self.assertEqual(len(self._log_rows(marker)), 1)
 
     def test_failed_create_and_write_are_logged_and_raised(self):
         marker = uuid.uuid4().hex
@@ -120,6 +138,37 @@ class TestWeComBase(WeComCase):
             base.handle_wecom_error(
                 {"errcode": 60020, "errmsg": "not allow to access from your ip, from ip: 198.51.100.4"}
             )
+
+    def test_one_guidance_text_per_errcode(self):
+        """Every code of the errcode table has its translated guidance, and no text is left without a code."""
+        keys = {row.guidance for row in errcodes.ERRCODES.values()}
+        self.assertEqual(set(ERROR_MESSAGES), keys)
+        base = self.env["wecom.base"]
+        for code, row in errcodes.ERRCODES.items():
+            with self.subTest(errcode=code):
+                expected = ValidationError if row.kind == errcodes.VALIDATION else UserError
+                with self.assertRaises(expected) as caught:
+                    base.handle_wecom_error({"errcode": code, "errmsg": f"mock {code}, from ip: 192.0.2.9"})
+                if expected is UserError:
+                    self.assertNotIsInstance(caught.exception, ValidationError)
+                message = str(caught.exception)
+                self.assertIn(f"WeCom error {code}: ", message)
+                guidance = str(ERROR_MESSAGES[row.guidance]) % {"ip": "192.0.2.9"}
+                self.assertIn(guidance, message)
+                self.assertIn(f"(WeCom said: mock {code}, from ip: 192.0.2.9)", message)
+        message = base._wecom_error_message(error_from_response({"errcode": const.ERRCODE_IP_NOT_ALLOWED}))
+        self.assertIn("IP address unknown", message, "60020 without an IP in errmsg")
+
+    def test_record_or_id(self):
+        base = self.env["wecom.base"]
+        self.assertEqual(base._wecom_record("wecom.application", self.app), self.app)
+        self.assertEqual(base._wecom_record("wecom.application", self.app.id), self.app)
+        other = self.env["wecom.application"].create({"app_name": "Other", "agent_id": 7, "secret": "s3cr3t-7"})
+        for bad in (None, False, True, 0, -1, 10**9, "1", self.user_plain, self.app | other):
+            with self.subTest(value=bad):
+                empty = base._wecom_record("wecom.application", bad)
+                self.assertFalse(empty)
+                self.assertEqual(empty._name, "wecom.application")
 
     # ------------------------------------------------------------------ _wecom_call
     def test_wecom_call_from_any_model(self):

@@ -2,7 +2,7 @@
 {
     "name": "WeCom Example: Tickets",
     "summary": "Worked example for addon developers: tell a ticket's assignee on WeCom with wecom_base",
-    "version": "18.0.1.0.0",
+    "version": "1.0.0",
     "category": "Hidden",
     "website": "https://github.com/wecom-base/wecom_base",
     "author": "wecom_base contributors",

@@ -1,2 +1,2 @@
 from . import wecom_example_ticket
-from . import wecom_webhook_event
+from . import wecom_callback_event

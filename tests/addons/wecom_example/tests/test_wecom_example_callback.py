@@ -3,7 +3,7 @@
 from odoo.tests import tagged
 
 from odoo.addons.wecom_base.tests.common import MOCK_AGENT_ID, MOCK_CORP_ID, WeComCase
-from odoo.addons.wecom_example.models.wecom_webhook_event import MY_TICKETS_KEY
+from odoo.addons.wecom_example.models.wecom_callback_event import MY_TICKETS_KEY
 
 
 def click(key, user="zhangsan"):
@@ -20,7 +20,7 @@ class TestWeComExampleCallback(WeComCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.user_manager.wecom_userid = "zhangsan"
-        cls.webhook = cls.env["wecom.webhook"].create(
+        cls.callback = cls.env["wecom.callback"].create(
             {
                 "application_id": cls.app.id,
                 "callback_token": "ExampleToken1",
@@ -41,11 +41,11 @@ class TestWeComExampleCallback(WeComCase):
     def receive(self, xml, dedupe):
         """A callback as the controller stores it, then processed by the inbox cron."""
         event = (
-            self.env["wecom.webhook.event"]
+            self.env["wecom.callback.event"]
             .sudo()
             .create(
                 {
-                    "webhook_id": self.webhook.id,
+                    "callback_id": self.callback.id,
                     "msg_type": "event",
                     "event": "click",
                     "from_user": "zhangsan",
@@ -54,7 +54,7 @@ class TestWeComExampleCallback(WeComCase):
                 }
             )
         )
-        self.env["wecom.webhook.event"]._cron_process_events()
+        self.env["wecom.callback.event"]._cron_process_events()
         return event
 
     def test_my_tickets_click_sends_the_open_tickets(self):

@@ -59,9 +59,10 @@ class TestWeComExampleTicket(WeComCase):
 
     def test_refused_message_never_blocks_the_ticket(self):
         self.app.is_active = False  # wecom_send refuses a disabled application
-        ticket = self.Ticket.create(
-            {"name": "App disabled", "user_id": self.assignee.id, "application_id": self.app.id}
-        )
+        with self.assertWeComWarning("no WeCom message to"):
+            ticket = self.Ticket.create(
+                {"name": "App disabled", "user_id": self.assignee.id, "application_id": self.app.id}
+            )
         self.assertTrue(ticket.exists())
         self.assertFalse(ticket.wecom_message_ids)
         self.assertFalse(self.env["wecom.message"].search([("content", "like", "App disabled")]))
@@ -91,7 +92,7 @@ class TestWeComExampleTicket(WeComCase):
         self.assertNotIn(ticket, self.Ticket.search([]))
 
     def test_access(self):
-        with self.assertRaises(AccessError):
+        with self.assertWeComWarning("create of wecom.example.ticket failed"), self.assertRaises(AccessError):
             self.env["wecom.example.ticket"].with_user(self.user_plain).create(
                 {"name": "Plain", "user_id": self.assignee.id}
             )

@@ -53,7 +53,8 @@ registry.category("web_tour.tours").add("wecom_base_tour_application", {
         },
         {
             content: "WeCom answered",
-            trigger: ".o_notification:has(.o_notification_title:contains(WeCom connection works))",
+            // 18.0 shows the title in .o_notification_title, 19.0 inside .o_notification_content: match the text
+            trigger: ".o_notification:contains(WeCom connection works)",
         },
         {
             content: "What WeCom says of the application is shown",

@@ -6,15 +6,16 @@ from unittest.mock import patch
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
+from odoo.addons.wecom_base.controllers.main import WeComCallbackController
 from odoo.addons.wecom_base.lib import WeComCallbackCrypto, parse_xml
-from odoo.addons.wecom_base.models.wecom_webhook import generate_callback_token, generate_encoding_aes_key
+from odoo.addons.wecom_base.models.wecom_callback import generate_callback_token, generate_encoding_aes_key
 
 from .common import MOCK_AGENT_ID, MOCK_CORP_ID, WeComCallbackMixin
 
 TOKEN = "QDG6eK"
 AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
 CONTROLLER_LOGGER = "odoo.addons.wecom_base.controllers.main"
-EventModel = type(None)  # set in setUpClass: the registry class of wecom.webhook.event
+EventModel = type(None)  # set in setUpClass: the registry class of wecom.callback.event
 
 
 def text_message(content="Hello Odoo", msg_id="7001", user="zhangsan", create_time=None):
@@ -37,7 +38,7 @@ def event_message(event, user="sys", extra="", create_time=1700000000):
 
 
 @tagged("post_install", "-at_install")
-class TestWeComWebhook(WeComCallbackMixin, HttpCase):
+class TestWeComCallback(WeComCallbackMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -51,7 +52,7 @@ class TestWeComWebhook(WeComCallbackMixin, HttpCase):
                 "company_id": cls.company.id,
             }
         )
-        cls.webhook = cls.env["wecom.webhook"].create(
+        cls.callback = cls.env["wecom.callback"].create(
             {
                 "application_id": cls.app.id,
                 "callback_token": TOKEN,
@@ -59,7 +60,7 @@ class TestWeComWebhook(WeComCallbackMixin, HttpCase):
             }
         )
         cls.crypto = WeComCallbackCrypto(TOKEN, AES_KEY, MOCK_CORP_ID)
-        cls.Event = cls.env["wecom.webhook.event"]
+        cls.Event = cls.env["wecom.callback.event"]
         cls.user_wecom = new_test_user(cls.env, login="wh_user", groups="base.group_user,wecom_base.group_wecom_user")
         cls.user_manager = new_test_user(
             cls.env, login="wh_manager", groups="base.group_user,wecom_base.group_wecom_manager"
@@ -73,51 +74,58 @@ class TestWeComWebhook(WeComCallbackMixin, HttpCase):
 
     # ------------------------------------------------------------------ configuration
     def test_callback_url_is_unguessable(self):
-        base = self.webhook.get_base_url()
-        self.assertTrue(self.webhook.callback_url.startswith(f"{base}/wecom/callback/"))
-        path = self.webhook.path_token
+        base = self.callback.get_base_url()
+        self.assertTrue(self.callback.callback_url.startswith(f"{base}/wecom/callback/"), "the route WeCom knows")
+        self.assertEqual(WeComCallbackController.ROUTE, "/wecom/callback")
+        path = self.callback.path_token
         self.assertGreaterEqual(len(path), 32)
         self.assertRegex(path, r"^[A-Za-z0-9_-]{32}$")
-        other = self.env["wecom.webhook"].create({"application_id": self.app.id})
+        other = self.env["wecom.callback"].create({"application_id": self.app.id})
         self.assertNotEqual(other.path_token, path)
         old = other.path_token
         other.action_regenerate_path_token()
         self.assertNotEqual(other.path_token, old)
 
     def test_path_token_not_writable_by_callers(self):
-        self.webhook.with_user(self.user_manager).write({"path_token": "a" * 32, "name": "Renamed"})
-        self.assertNotEqual(self.webhook.path_token, "a" * 32)
-        self.assertEqual(self.webhook.name, "Renamed")
+        self.callback.with_user(self.user_manager).write({"path_token": "a" * 32, "name": "Renamed"})
+        self.assertNotEqual(self.callback.path_token, "a" * 32)
+        self.assertEqual(self.callback.name, "Renamed")
 
     def test_credentials_validated(self):
-        Webhook = self.env["wecom.webhook"]
-        with self.assertRaisesRegex(ValidationError, "Token"):
-            Webhook.create({"application_id": self.app.id, "callback_token": "not a token!"})
+        Callback = self.env["wecom.callback"]
+        with (
+            self.assertWeComWarning("create of wecom.callback failed"),
+            self.assertRaisesRegex(ValidationError, "Token"),
+        ):
+            Callback.create({"application_id": self.app.id, "callback_token": "not a token!"})
         for bad_key in ("short", AES_KEY[:-1] + "!", AES_KEY + "A"):
-            with self.assertRaisesRegex(ValidationError, "EncodingAESKey"):
-                Webhook.create({"application_id": self.app.id, "encoding_aes_key": bad_key})
-        webhook = self.env["wecom.webhook"].create({"application_id": self.app.id})
-        self.assertFalse(webhook.is_configured)
-        webhook.action_generate_credentials()
-        self.assertTrue(webhook.is_configured)
-        WeComCallbackCrypto(webhook.callback_token, webhook.encoding_aes_key, MOCK_CORP_ID)  # valid
+            with (
+                self.assertWeComWarning("create of wecom.callback failed"),
+                self.assertRaisesRegex(ValidationError, "EncodingAESKey"),
+            ):
+                Callback.create({"application_id": self.app.id, "encoding_aes_key": bad_key})
+        callback = self.env["wecom.callback"].create({"application_id": self.app.id})
+        self.assertFalse(callback.is_configured)
+        callback.action_generate_credentials()
+        self.assertTrue(callback.is_configured)
+        WeComCallbackCrypto(callback.callback_token, callback.encoding_aes_key, MOCK_CORP_ID)  # valid
         self.assertTrue(WeComCallbackCrypto.is_valid_token(generate_callback_token()))
         self.assertTrue(WeComCallbackCrypto.is_valid_aes_key(generate_encoding_aes_key()))
 
     def test_secrets_are_manager_only(self):
         with self.assertRaises(AccessError):
-            self.webhook.with_user(self.user_wecom).read(["name"])
+            self.callback.with_user(self.user_wecom).read(["name"])
         with self.assertRaises(AccessError):
             self.Event.with_user(self.user_wecom).search([])
-        fields = self.env["wecom.webhook"].with_user(self.user_manager).fields_get()
+        fields = self.env["wecom.callback"].with_user(self.user_manager).fields_get()
         self.assertIn("callback_token", fields)
-        self.assertEqual(self.webhook.with_user(self.user_manager).callback_token, TOKEN)
+        self.assertEqual(self.callback.with_user(self.user_manager).callback_token, TOKEN)
 
-    def test_application_opens_its_webhooks(self):
+    def test_application_opens_its_callbacks(self):
         action = self.app.action_view_webhooks()
-        self.assertEqual(action["res_model"], "wecom.webhook")
-        self.assertEqual(self.env["wecom.webhook"].search(action["domain"]), self.webhook)
-        self.assertEqual(self.app.webhook_count, 1)
+        self.assertEqual(action["res_model"], "wecom.callback")
+        self.assertEqual(self.env["wecom.callback"].search(action["domain"]), self.callback)
+        self.assertEqual(self.app.callback_count, 1)
 
     # ------------------------------------------------------------------ GET verification
     def test_url_verification(self):
@@ -146,7 +154,7 @@ class TestWeComWebhook(WeComCallbackMixin, HttpCase):
         response = self.deliver(text_message("Hello Odoo", msg_id="7001"))
         self.assertEqual(response.status_code, 200)
         self.assertEqual(response.content, b"")
-        event = self.Event.search([("webhook_id", "=", self.webhook.id)])
+        event = self.Event.search([("callback_id", "=", self.callback.id)])
         self.assertEqual(len(event), 1)
         self.assertEqual(
             (event.msg_type, event.from_user, event.msg_id, event.agent_id, event.content, event.state),
@@ -156,13 +164,13 @@ class TestWeComWebhook(WeComCallbackMixin, HttpCase):
         self.assertTrue(event.wecom_create_time)
         self.assertTrue(
             self.env["ir.cron.trigger"].search(
-                [("cron_id", "=", self.env.ref("wecom_base.ir_cron_wecom_webhook_events").id)]
+                [("cron_id", "=", self.env.ref("wecom_base.ir_cron_wecom_callback_events").id)]
             )
         )
         self.Event._cron_process_events()
         self.assertEqual(event.state, "done")
         self.assertIn("Hello Odoo", event.result)
-        self.assertEqual(self.webhook.event_count, 1)
+        self.assertEqual(self.callback.event_count, 1)
 
     def test_replay_is_stored_once(self):
         xml = text_message("Once", msg_id="8001")
@@ -172,16 +180,16 @@ class TestWeComWebhook(WeComCallbackMixin, HttpCase):
             self.assertEqual(self.post(self.envelope(encrypted), params).status_code, 200)
         # the same message encrypted again (new random prefix): still the same MsgId
         self.assertEqual(self.deliver(xml).status_code, 200)
-        self.assertEqual(self.Event.search_count([("webhook_id", "=", self.webhook.id)]), 1)
-        self.webhook.invalidate_recordset()
-        self.assertEqual(self.webhook.duplicate_count, 3)
+        self.assertEqual(self.Event.search_count([("callback_id", "=", self.callback.id)]), 1)
+        self.callback.invalidate_recordset()
+        self.assertEqual(self.callback.duplicate_count, 3)
 
     def test_events_without_msgid_dedupe_on_content(self):
         first = event_message("change_contact", extra="<ChangeType>update_user</ChangeType><UserID>a</UserID>")
         second = event_message("change_contact", extra="<ChangeType>update_user</ChangeType><UserID>b</UserID>")
         for xml in (first, first, second, second):
             self.assertEqual(self.deliver(xml).status_code, 200)
-        events = self.Event.search([("webhook_id", "=", self.webhook.id)])
+        events = self.Event.search([("callback_id", "=", self.callback.id)])
         # distinct events of the same sender ("sys") in the same second are both kept
         self.assertEqual(len(events), 2)
         self.assertEqual(set(events.mapped("from_user")), {"sys"})
@@ -191,16 +199,16 @@ class TestWeComWebhook(WeComCallbackMixin, HttpCase):
         self.assertEqual(self.Event.search_count([]), 0)
 
     def assertBadPost(self, body, params, status, path_token=None, counted=True):
-        before = self.webhook.rejected_count
+        before = self.callback.rejected_count
         with self.assertLogs(CONTROLLER_LOGGER, "WARNING") as logs:
             response = self.post(body, params, path_token=path_token)
         self.assertRejected(response, status)
         self.assertEqual(len(logs.output), 1, logs.output)
-        for secret in (TOKEN, AES_KEY, self.webhook.path_token):
+        for secret in (TOKEN, AES_KEY, self.callback.path_token):
             self.assertNotIn(secret, "\n".join(logs.output))
         self.assertNothingStored()
-        self.webhook.invalidate_recordset()
-        self.assertEqual(self.webhook.rejected_count, before + (1 if counted else 0))
+        self.callback.invalidate_recordset()
+        self.assertEqual(self.callback.rejected_count, before + (1 if counted else 0))
         return response
 
     def test_missing_parameters(self):
@@ -280,23 +288,23 @@ class TestWeComWebhook(WeComCallbackMixin, HttpCase):
         body = self.envelope(encrypted).replace(b"</xml>", b"<Pad>" + b"x" * (1024 * 1024) + b"</Pad></xml>")
         self.assertBadPost(body, self.signed_params(encrypted), 413, counted=False)
 
-    def test_unknown_inactive_or_unconfigured_webhook(self):
+    def test_unknown_inactive_or_unconfigured_callback(self):
         encrypted = self.crypto.encrypt(text_message())
         params = self.signed_params(encrypted)
         self.assertBadPost(self.envelope(encrypted), params, 404, path_token="x" * 32, counted=False)
-        self.assertBadPost(self.envelope(encrypted), params, 404, path_token=str(self.webhook.id), counted=False)
-        self.webhook.active = False
+        self.assertBadPost(self.envelope(encrypted), params, 404, path_token=str(self.callback.id), counted=False)
+        self.callback.active = False
         self.assertBadPost(self.envelope(encrypted), params, 404, counted=False)
-        self.webhook.active = True
+        self.callback.active = True
         self.app.is_active = False
         self.assertBadPost(self.envelope(encrypted), params, 404, counted=False)
         self.app.is_active = True
-        self.webhook.encoding_aes_key = False
+        self.callback.encoding_aes_key = False
         self.assertBadPost(self.envelope(encrypted), params, 404)
 
     # ------------------------------------------------------------------ dispatch
     def store(self, xml):
-        event_id, _reply = self.Event._wecom_store(self.webhook, xml.encode())
+        event_id, _reply = self.Event._wecom_store(self.callback, xml.encode())
         self.assertTrue(event_id)
         return self.Event.browse(event_id)
 
@@ -331,7 +339,8 @@ class TestWeComWebhook(WeComCallbackMixin, HttpCase):
         ok = self.store(event_message("enter_agent", user="wangwu"))
         with patch.object(event_class, "_wecom_handle_event__click", broken, create=True):
             bad = self.store(event_message("click", extra="<EventKey>k</EventKey>"))
-            self.Event._cron_process_events()
+            with self.assertWeComWarning("failed: CRM is down"):
+                self.Event._cron_process_events()
         self.assertEqual((bad.state, bad.error_reason, bad.attempts), ("error", "CRM is down", 1))
         self.assertEqual(ok.state, "done")  # one failure never stops the others
         self.assertIn("wangwu", ok.result)
@@ -397,7 +406,7 @@ class TestWeComWebhook(WeComCallbackMixin, HttpCase):
         event_class = type(self.Event)
         with (
             patch.object(event_class, "_wecom_reply_message__text", reply, create=True),
-            self.assertLogs("odoo.addons.wecom_base.models.wecom_webhook_event", "ERROR"),
+            self.assertLogs("odoo.addons.wecom_base.models.wecom_callback_event", "ERROR"),
         ):
             response = self.deliver(text_message("ping", msg_id="9200"))
         self.assertEqual((response.status_code, response.content), (200, b""))

@@ -1,8 +1,8 @@
 """Application callbacks (WeCom's "receive messages" mode): the endpoint configuration.
 
-One ``wecom.webhook`` holds the callback Token and EncodingAESKey of one application and the unguessable
+One ``wecom.callback`` holds the callback Token and EncodingAESKey of one application and the unguessable
 path token of its callback URL. The controller (``controllers/main.py``) verifies, decrypts and stores
-what WeCom posts there as ``wecom.webhook.event`` records, processed later by a cron.
+what WeCom posts there as ``wecom.callback.event`` records, processed later by a cron.
 """
 
 import base64
@@ -15,12 +15,12 @@ from collections import namedtuple
 from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
+from .. import compat, const
+from ..controllers.main import WeComCallbackController
 from ..lib import WeComCallbackCrypto, WeComCryptoError
 
 _logger = logging.getLogger(__name__)
 
-MANAGER_GROUP = "wecom_base.group_wecom_manager"
-CALLBACK_ROUTE = "/wecom/callback"
 _TOKEN_ALPHABET = string.ascii_letters + string.digits
 
 
@@ -30,7 +30,7 @@ class CallbackTarget(namedtuple("CallbackTarget", "id application_id company_id 
     __slots__ = ()
 
     def record(self, env):
-        return env["wecom.webhook"].browse(self.id)
+        return env["wecom.callback"].browse(self.id)
 
 
 def generate_callback_token(length=32):
@@ -48,10 +48,10 @@ def generate_path_token():
     return secrets.token_urlsafe(24)
 
 
-class WeComWebhook(models.Model):
+class WeComCallback(models.Model):
     """The callback endpoint of one WeCom application."""
 
-    _name = "wecom.webhook"
+    _name = "wecom.callback"
     _inherit = ["wecom.base", "mail.thread"]
     _description = "WeCom Application Callback"
     _order = "application_id, id"
@@ -70,14 +70,14 @@ class WeComWebhook(models.Model):
     company_id = fields.Many2one(related="application_id.company_id", store=True, index=True)
     callback_token = fields.Char(
         string="Token",
-        groups=MANAGER_GROUP,
+        groups=const.MANAGER_GROUP,
         copy=False,
         help='The Token of the application\'s "Receive messages" settings in the WeCom admin console '
         "(1 to 32 letters or digits). It is a secret.",
     )
     encoding_aes_key = fields.Char(
         string="EncodingAESKey",
-        groups=MANAGER_GROUP,
+        groups=const.MANAGER_GROUP,
         copy=False,
         help='The EncodingAESKey of the application\'s "Receive messages" settings (43 characters). It is a secret.',
     )
@@ -87,18 +87,18 @@ class WeComWebhook(models.Model):
         readonly=True,
         copy=False,
         index=True,
-        groups=MANAGER_GROUP,
+        groups=const.MANAGER_GROUP,
         default=lambda self: generate_path_token(),
         help="The random part of the callback URL: nobody can guess the URL of a callback.",
     )
     callback_url = fields.Char(
         string="Callback URL",
         compute="_compute_callback_url",
-        groups=MANAGER_GROUP,
+        groups=const.MANAGER_GROUP,
         help='Paste this URL into the application\'s "Receive messages" settings in the WeCom admin console.',
     )
     is_configured = fields.Boolean(string="Configured", compute="_compute_is_configured")
-    event_ids = fields.One2many("wecom.webhook.event", "webhook_id", string="Events")
+    event_ids = fields.One2many("wecom.callback.event", "callback_id", string="Events")
     event_count = fields.Integer(string="Event Count", compute="_compute_event_count")
     error_event_count = fields.Integer(string="Failed Events", compute="_compute_event_count")
     last_event_date = fields.Datetime(string="Last Event", compute="_compute_event_count")
@@ -108,46 +108,50 @@ class WeComWebhook(models.Model):
     last_rejection_date = fields.Datetime(string="Last Rejection", readonly=True, copy=False)
     last_rejection_reason = fields.Char(string="Last Rejection Reason", readonly=True, copy=False)
 
-    _sql_constraints = [
-        ("path_token_uniq", "unique(path_token)", "The callback path token must be unique."),
-    ]
+    locals().update(
+        compat.sql_constraints(
+            path_token_uniq=("unique(path_token)", "The callback path token must be unique."),
+        )
+    )
 
     # ------------------------------------------------------------------ computes and checks
     @api.depends("path_token")
     def _compute_callback_url(self):
-        for webhook in self:
-            webhook.callback_url = (
-                f"{webhook.get_base_url().rstrip('/')}{CALLBACK_ROUTE}/{webhook.path_token}"
-                if webhook.path_token
+        for callback in self:
+            callback.callback_url = (
+                f"{callback.get_base_url().rstrip('/')}{WeComCallbackController.ROUTE}/{callback.path_token}"
+                if callback.path_token
                 else False
             )
 
     @api.depends("callback_token", "encoding_aes_key", "application_id.company_id.wecom_corp_id")
     def _compute_is_configured(self):
-        for webhook in self:
-            sudo = webhook.sudo()
-            webhook.is_configured = bool(
-                sudo.callback_token and sudo.encoding_aes_key and webhook.application_id.company_id.wecom_corp_id
+        for callback in self:
+            sudo = callback.sudo()
+            callback.is_configured = bool(
+                sudo.callback_token and sudo.encoding_aes_key and callback.application_id.company_id.wecom_corp_id
             )
 
     def _compute_event_count(self):
-        counts = {webhook.id: (0, 0, False) for webhook in self}
+        counts = {callback.id: (0, 0, False) for callback in self}
         if self.ids:
             groups = (
-                self.env["wecom.webhook.event"]
+                self.env["wecom.callback.event"]
                 .sudo()
-                ._read_group([("webhook_id", "in", self.ids)], ["webhook_id", "state"], ["__count", "create_date:max"])
+                ._read_group(
+                    [("callback_id", "in", self.ids)], ["callback_id", "state"], ["__count", "create_date:max"]
+                )
             )
-            for webhook, state, count, last in groups:
-                total, errors, latest = counts[webhook.id]
-                counts[webhook.id] = (
+            for callback, state, count, last in groups:
+                total, errors, latest = counts[callback.id]
+                counts[callback.id] = (
                     total + count,
                     errors + (count if state == "error" else 0),
                     max(filter(None, [latest, last]), default=False),
                 )
-        for webhook in self:
-            webhook.event_count, webhook.error_event_count, webhook.last_event_date = counts.get(
-                webhook.id, (0, 0, False)
+        for callback in self:
+            callback.event_count, callback.error_event_count, callback.last_event_date = counts.get(
+                callback.id, (0, 0, False)
             )
 
     def _wecom_known_secrets(self):
@@ -165,14 +169,14 @@ class WeComWebhook(models.Model):
 
     @api.constrains("callback_token", "encoding_aes_key")
     def _check_credentials(self):
-        for webhook in self.sudo():
-            token, key = webhook.callback_token, webhook.encoding_aes_key
+        for callback in self.sudo():
+            token, key = callback.callback_token, callback.encoding_aes_key
             if token and not WeComCallbackCrypto.is_valid_token(token):
                 raise ValidationError(
                     _(
                         "Token of %(name)s: it must be 1 to 32 letters or digits, as set in the application's "
                         '"Receive messages" settings in WeCom.',
-                        name=webhook.display_name,
+                        name=callback.display_name,
                     )
                 )
             if key and not WeComCallbackCrypto.is_valid_aes_key(key):
@@ -180,53 +184,53 @@ class WeComWebhook(models.Model):
                     _(
                         "EncodingAESKey of %(name)s: it must be the 43 characters shown in the application's "
                         '"Receive messages" settings in WeCom.',
-                        name=webhook.display_name,
+                        name=callback.display_name,
                     )
                 )
 
     @api.depends("name", "application_id.app_name")
     def _compute_display_name(self):
-        for webhook in self:
-            webhook.display_name = (
-                f"{webhook.application_id.app_name} / {webhook.name}" if webhook.application_id else webhook.name
+        for callback in self:
+            callback.display_name = (
+                f"{callback.application_id.app_name} / {callback.name}" if callback.application_id else callback.name
             )
 
     # ------------------------------------------------------------------ buttons
     def action_generate_credentials(self):
         """Button: fill in a random Token and EncodingAESKey (paste both into the WeCom console)."""
         self.check_access("write")
-        for webhook in self:
-            webhook.sudo().write(
+        for callback in self:
+            callback.sudo().write(
                 {
                     "callback_token": generate_callback_token(),
                     "encoding_aes_key": generate_encoding_aes_key(),
                 }
             )
-            webhook.message_post(body=_("New callback Token and EncodingAESKey generated."))
+            callback.message_post(body=_("New callback Token and EncodingAESKey generated."))
         return True
 
     def action_regenerate_path_token(self):
         """Button: give the callback a new URL; the old one answers 404 from now on."""
         self.check_access("write")
-        for webhook in self:
-            webhook.sudo().write({"path_token": generate_path_token()})
-            webhook.message_post(body=_("New callback URL generated: update it in the WeCom admin console."))
+        for callback in self:
+            callback.sudo().write({"path_token": generate_path_token()})
+            callback.message_post(body=_("New callback URL generated: update it in the WeCom admin console."))
         return True
 
     def action_view_events(self):
         self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("wecom_base.action_wecom_webhook_event")
-        action["domain"] = [("webhook_id", "=", self.id)]
-        action["context"] = {"default_webhook_id": self.id}
+        action = self.env["ir.actions.act_window"]._for_xml_id("wecom_base.wecom_callback_event_action")
+        action["domain"] = [("callback_id", "=", self.id)]
+        action["context"] = {"default_callback_id": self.id}
         return action
 
     # ------------------------------------------------------------------ controller helpers
     _TARGET_QUERY = """
         SELECT w.id, w.application_id, a.company_id, w.callback_token, w.encoding_aes_key, c.wecom_corp_id
-          FROM wecom_webhook w
+          FROM wecom_callback w
           JOIN wecom_application a ON a.id = w.application_id
           JOIN res_company c ON c.id = a.company_id
-         WHERE w.path_token = %s AND w.active AND a.active AND a.is_active
+         WHERE w.path_token = %s AND w.active AND a.active
     """
 
     @api.model
@@ -243,8 +247,8 @@ class WeComWebhook(models.Model):
         row = self.env.cr.fetchone()
         if not row:
             return None, None
-        webhook_id, application_id, company_id, token, key, corp_id = row
-        target = CallbackTarget(webhook_id, application_id, company_id, corp_id)
+        callback_id, application_id, company_id, token, key, corp_id = row
+        target = CallbackTarget(callback_id, application_id, company_id, corp_id)
         try:
             crypto = WeComCallbackCrypto(token, key, corp_id) if token and key and corp_id else None
         except WeComCryptoError:
@@ -266,7 +270,7 @@ class WeComWebhook(models.Model):
         self.ensure_one()
         self._wecom_increment(
             """
-            UPDATE wecom_webhook
+            UPDATE wecom_callback
                SET rejected_count = COALESCE(rejected_count, 0) + 1,
                    last_rejection_date = NOW() AT TIME ZONE 'UTC',
                    last_rejection_reason = %s
@@ -279,7 +283,7 @@ class WeComWebhook(models.Model):
     def _wecom_count_duplicate(self):
         self.ensure_one()
         self._wecom_increment(
-            "UPDATE wecom_webhook SET duplicate_count = COALESCE(duplicate_count, 0) + 1 WHERE id = %s", [self.id]
+            "UPDATE wecom_callback SET duplicate_count = COALESCE(duplicate_count, 0) + 1 WHERE id = %s", [self.id]
         )
         self.invalidate_recordset(["duplicate_count"])
 
@@ -289,7 +293,7 @@ class WeComWebhook(models.Model):
         Concurrent callback requests would otherwise fail each other's REPEATABLE READ transaction
         (and Odoo would replay them); a lost count is better than a slow or failed request.
         """
-        if self.env.registry.in_test_mode():
+        if compat.registry_in_test_mode(self.env.registry):
             self.env.cr.execute(query, params)
             return
         try:

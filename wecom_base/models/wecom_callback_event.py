@@ -3,8 +3,8 @@
 The controller stores the decrypted XML at once (``_wecom_store``) and answers WeCom; a cron then
 processes the inbox. Processing dispatches by name, so an addon handles a new kind by adding a method::
 
-    class WeComWebhookEvent(models.Model):
-        _inherit = "wecom.webhook.event"
+    class WeComCallbackEvent(models.Model):
+        _inherit = "wecom.callback.event"
 
         def _wecom_handle_event__click(self, data):
             ...  # data: the decrypted XML as a dict
@@ -19,33 +19,32 @@ a passive reply (a dict of reply XML elements); they run while WeCom waits, so t
 import hashlib
 import logging
 import re
-import threading
 from datetime import datetime, timezone
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
+from .. import compat, const
 from ..lib import WeComCryptoError, parse_xml
+from .wecom_base import retention_cutoff, unlink_in_batches
 
 _logger = logging.getLogger(__name__)
 
 _KIND_RE = re.compile(r"^[a-z0-9_]{1,64}$")
-EVENT_BATCH_SIZE = 100
-EVENT_MAX_BATCHES_PER_RUN = 50
 
 
-class WeComWebhookEvent(models.Model):
-    _name = "wecom.webhook.event"
+class WeComCallbackEvent(models.Model):
+    _name = "wecom.callback.event"
     _description = "WeCom Callback Event"
     _order = "id desc"
     _rec_name = "kind"
 
-    webhook_id = fields.Many2one(
-        "wecom.webhook", string="Callback", required=True, ondelete="cascade", index=True, readonly=True
+    callback_id = fields.Many2one(
+        "wecom.callback", string="Callback", required=True, ondelete="cascade", index=True, readonly=True
     )
-    application_id = fields.Many2one(related="webhook_id.application_id", store=True, index=True)
-    company_id = fields.Many2one(related="webhook_id.company_id", store=True, index=True)
+    application_id = fields.Many2one(related="callback_id.application_id", store=True, index=True)
+    company_id = fields.Many2one(related="callback_id.company_id", store=True, index=True)
     msg_type = fields.Char(string="Message Type", readonly=True, index=True)
     event = fields.Char(readonly=True, index=True)
     change_type = fields.Char(readonly=True)
@@ -74,13 +73,14 @@ class WeComWebhookEvent(models.Model):
     attempts = fields.Integer(readonly=True, default=0)
     processed_date = fields.Datetime(string="Processed On", readonly=True)
 
-    _sql_constraints = [
-        (
-            "dedupe_key_uniq",
-            "unique(dedupe_key)",
-            "This WeCom callback was already received (WeCom retries deliveries).",
-        ),
-    ]
+    locals().update(
+        compat.sql_constraints(
+            dedupe_key_uniq=(
+                "unique(dedupe_key)",
+                "This WeCom callback was already received (WeCom retries deliveries).",
+            ),
+        )
+    )
 
     @api.depends("msg_type", "event", "change_type")
     def _compute_kind(self):
@@ -124,7 +124,7 @@ class WeComWebhookEvent(models.Model):
         msg_type = text("MsgType", 64)
         content = data.get("Content") if msg_type == "text" else None
         return {
-            "webhook_id": target.id,
+            "callback_id": target.id,
             "application_id": target.application_id,
             "company_id": target.company_id,
             "msg_type": msg_type,
@@ -182,7 +182,7 @@ class WeComWebhookEvent(models.Model):
         It is stored in the request's transaction (one database connection per callback request); the
         request commits before WeCom gets its answer.
 
-        :param target: the callback it arrived at (a ``wecom.webhook`` record or a ``CallbackTarget``)
+        :param target: the callback it arrived at (a ``wecom.callback`` record or a ``CallbackTarget``)
         :param bytes raw: the decrypted XML
         :param bool with_reply: also run the passive reply hook of a new event
         :return: ``(event_id, reply_xml)``; ``event_id`` is None for a delivery already stored,
@@ -213,7 +213,7 @@ class WeComWebhookEvent(models.Model):
 
     @api.model
     def _wecom_trigger_processing(self):
-        self.env.ref("wecom_base.ir_cron_wecom_webhook_events").sudo()._trigger()
+        self.env.ref("wecom_base.ir_cron_wecom_callback_events").sudo()._trigger()
 
     # ------------------------------------------------------------------ data and dispatch
     def _wecom_data(self):
@@ -281,19 +281,19 @@ class WeComWebhookEvent(models.Model):
         return True
 
     @api.model
-    def _cron_process_events(self, batch_size=EVENT_BATCH_SIZE, max_batches=EVENT_MAX_BATCHES_PER_RUN):
+    def _cron_process_events(self, batch_size=const.EVENT_BATCH_SIZE, max_batches=const.EVENT_MAX_BATCHES_PER_RUN):
         """Process new events in batches (rows claimed with SKIP LOCKED), committing after each batch
         except under tests, and re-trigger while a backlog remains.
 
         :return: the number of events processed
         """
-        auto_commit = not getattr(threading.current_thread(), "testing", False)
+        auto_commit = compat.may_commit(self.env.cr)
         done = 0
         for _batch in range(max_batches):
             self.env.flush_all()  # the query below must see what the previous batch wrote
             self.env.cr.execute(
                 """
-                SELECT id FROM wecom_webhook_event
+                SELECT id FROM wecom_callback_event
                  WHERE state = 'new'
                  ORDER BY id
                  LIMIT %s
@@ -308,14 +308,25 @@ class WeComWebhookEvent(models.Model):
             done += len(events)
             if auto_commit:
                 # one batch per transaction (cron)
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+                compat.commit_batch(self.env, len(events))
         self.env.flush_all()
-        self.env.cr.execute("SELECT COUNT(*) FROM wecom_webhook_event WHERE state = 'new'")
+        self.env.cr.execute("SELECT COUNT(*) FROM wecom_callback_event WHERE state = 'new'")
         remaining = self.env.cr.fetchone()[0]
-        self.env["ir.cron"]._notify_progress(done=done, remaining=remaining)
+        compat.report_progress(self.env, done, remaining)
         if remaining and done:
             self._wecom_trigger_processing()
         return done
+
+    @api.autovacuum
+    def _gc_wecom_callback_events(self):
+        """Nightly: delete events processed before the retention period (failed and new ones stay)."""
+        cutoff = retention_cutoff(self.env)
+        if not cutoff:
+            return 0
+        count = unlink_in_batches(self.sudo(), [("state", "=", "done"), ("processed_date", "<", cutoff)])
+        if count:
+            _logger.info("WeCom housekeeping: deleted %s callback event(s) processed before %s", count, cutoff)
+        return count
 
     # ------------------------------------------------------------------ passive reply
     def _wecom_passive_reply(self):
@@ -368,7 +379,7 @@ class WeComWebhookEvent(models.Model):
         if not pending:
             raise UserError(_("These events were processed already."))
         self.env.cr.execute(
-            "SELECT id FROM wecom_webhook_event WHERE id IN %s FOR NO KEY UPDATE SKIP LOCKED",
+            "SELECT id FROM wecom_callback_event WHERE id IN %s FOR NO KEY UPDATE SKIP LOCKED",
             [tuple(pending.ids)],
         )
         locked = self.browse([row[0] for row in self.env.cr.fetchall()])

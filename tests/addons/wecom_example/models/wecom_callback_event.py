@@ -9,8 +9,8 @@ from odoo import _, models
 MY_TICKETS_KEY = "wecom_example_my_tickets"
 
 
-class WeComWebhookEvent(models.Model):
-    _inherit = "wecom.webhook.event"
+class WeComCallbackEvent(models.Model):
+    _inherit = "wecom.callback.event"
 
     def _wecom_handle_event__click(self, data):
         """A menu click; the key ``wecom_example_my_tickets`` sends the member their open tickets.

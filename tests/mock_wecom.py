@@ -1,0 +1,11 @@
+"""``python -m tests.mock_wecom [--host 127.0.0.1] [--port 8900] [--verbose]``: the mock WeCom in the
+foreground, without Odoo (README, docker-compose). The mock itself travels with the addon:
+``wecom_base/tests/mock_wecom`` (``tests/__init__.py`` makes it importable without Odoo).
+"""
+
+import sys
+
+from wecom_base.tests.mock_wecom.__main__ import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""What differs between Odoo 18.0 and 19.0, in one place: the addons run unchanged on both series.
+
+Each name below says why it exists. Everything else in the addons is written once for both series.
+"""
+
+import threading
+
+from odoo import api, models, release
+
+SERIES = release.major_version  # "18.0", "19.0"
+ODOO_19 = release.version_info[0] >= 19
+
+# 19.0 renamed res.users.groups_id (and ir.actions / ir.ui.menu groups_id) to group_ids.
+USER_GROUPS = "group_ids" if ODOO_19 else "groups_id"
+# 19.0 renamed res.groups.users to user_ids.
+GROUP_USERS = "user_ids" if ODOO_19 else "users"
+# 19.0 groups belong to a res.groups.privilege (which has the module category); 18.0 groups to the category.
+GROUP_CATEGORY = "privilege_id" if ODOO_19 else "category_id"
+
+# 19.0 removed @api.returns; it turns every recordset an RPC method returns into its list of ids instead.
+# On 18.0 the decorator makes XML-RPC / JSON-RPC return the record's id (a recordset cannot be marshalled).
+if hasattr(api, "returns"):
+    returns_record = api.returns("self", lambda value: value.id)
+else:
+
+    def returns_record(method):
+        return method
+
+
+# How RPC calls a model method (what the tests of the RPC surface go through): 19.0 moved call_kw from odoo.api
+# to odoo.service.model, where it also refuses private methods and turns returned recordsets into ids.
+try:
+    from odoo.service.model import call_kw  # noqa: F401
+except ImportError:  # 18.0
+    from odoo.api import call_kw  # noqa: F401
+
+# @api.private: a public-looking method no RPC (XML-RPC, JSON-RPC, JSON-2) may call. 19.0 and 18.0 since mid-2025
+# have it; older 18.0 builds do not, and there such a method stays callable.
+private = getattr(api, "private", lambda method: method)
+
+
+def may_commit(cr):
+    """Whether code may commit ``cr`` itself (a cron committing between batches), i.e. ``cr`` is not a test's.
+
+    18.0 marks the thread that runs a test (``threading.current_thread().testing``); 19.0 no longer does, and
+    instead replaces ``commit`` on the test's cursor by one that fails.
+    """
+    if getattr(threading.current_thread(), "testing", False):
+        return False
+    return "commit" not in vars(cr)
+
+
+def commit_batch(env, processed):
+    """Commit a cron's batch for good (call only where :func:`may_commit`): 19.0 commits through
+    ``ir.cron._commit_progress`` so the run's progress counts the batch as it goes; 18.0 has no such call.
+
+    :param int processed: how many items the batch processed
+    """
+    if hasattr(env["ir.cron"], "_commit_progress"):
+        env["ir.cron"]._commit_progress(processed)
+    else:
+        env.cr.commit()  # pylint: disable=invalid-commit
+
+
+def report_progress(env, done, remaining):
+    """Tell the cron run how far it got: 19.0 ``_commit_progress`` (it also commits, so only where
+    :func:`may_commit`), 18.0 ``_notify_progress`` (19.0 deprecates it with a warning).
+
+    :param int done: items processed by this run
+    :param int remaining: items left for the next run
+    """
+    cron = env["ir.cron"]
+    if not hasattr(cron, "_commit_progress"):
+        cron._notify_progress(done=done, remaining=remaining)
+    elif may_commit(env.cr):
+        cron._commit_progress(0, remaining=remaining)
+
+
+def registry_in_test_mode(registry):
+    """Whether every new cursor of ``registry`` is the test's (HttpCase): 18.0 has ``in_test_mode()``; 19.0
+    replaces the registry's ``cursor`` method (an attribute of the instance) while it is in test mode."""
+    if hasattr(registry, "in_test_mode"):
+        return registry.in_test_mode()
+    return "cursor" in vars(registry)
+
+
+def sql_constraints(**constraints):
+    """SQL constraints of a model, for its class body (18.0 reads ``_sql_constraints``, 19.0 ignores it with a
+    warning and reads ``models.Constraint`` attributes)::
+
+        locals().update(compat.sql_constraints(code_uniq=("unique(code)", "The code must be unique.")))
+
+    :param constraints: ``name=(definition, message)``
+    :return: the class attributes to add
+    """
+    if ODOO_19:
+        return {
+            f"_{name}": models.Constraint(definition, message) for name, (definition, message) in constraints.items()
+        }
+    return {"_sql_constraints": [(name, definition, message) for name, (definition, message) in constraints.items()]}
+
+
+def setup_groups(env, category_xmlid, groups, users_xmlids=()):
+    """Put ``groups`` under the module category and ``users_xmlids`` in the last group, on either series.
+
+    Called from ``security/wecom_security.xml`` (a ``<function>``), since the fields differ: 18.0 groups
+    have ``category_id`` and ``users``; 19.0 groups have a ``privilege_id`` (a ``res.groups.privilege`` of the
+    category, created here with an xmlid of the category's module) and ``user_ids``.
+
+    :param str category_xmlid: the ``ir.module.category`` of the groups
+    :param list groups: xmlids of the groups, lowest first
+    :param users_xmlids: xmlids of users to add to the last (highest) group
+    """
+    category = env.ref(category_xmlid)
+    records = env["res.groups"].browse([env.ref(xmlid).id for xmlid in groups])
+    owner = category
+    if ODOO_19:
+        # loaded (not only looked up) on every install and update: a module's xmlid that an update does not
+        # load is deleted at the end of the update
+        owner = env["res.groups.privilege"]._load_records(
+            [
+                {
+                    "xml_id": f"{category_xmlid}_privilege",
+                    "values": {"name": category.name, "category_id": category.id, "sequence": category.sequence},
+                    "noupdate": False,
+                }
+            ]
+        )
+    records.write({GROUP_CATEGORY: owner.id})
+    if users_xmlids:
+        users = [env.ref(xmlid, raise_if_not_found=False) for xmlid in users_xmlids]
+        records[-1:].write({GROUP_USERS: [(4, user.id) for user in users if user]})
+
+
+def set_groups(record, groups):
+    """Restrict an action or a menu to ``groups`` (18.0 ``groups_id``, 19.0 ``group_ids``).
+
+    :param record: an ``ir.actions.*`` or ``ir.ui.menu`` record
+    :param groups: ``res.groups`` records
+    """
+    record.write({USER_GROUPS: [(6, 0, groups.ids)]})
