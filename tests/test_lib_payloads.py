@@ -5,8 +5,8 @@ import hashlib
 
 import requests
 
-from tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET
 from wecom_base.lib import payloads
+from wecom_base.tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET
 
 
 def test_split_ids_keeps_order_and_drops_empties_and_duplicates():

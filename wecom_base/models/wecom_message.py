@@ -137,6 +137,11 @@ class WeComMessage(models.Model):
         readonly=True,
         help="The previous attempt may have reached WeCom: resend with WeCom's duplicate check on.",
     )
+    wait_outage = fields.Boolean(
+        copy=False,
+        readonly=True,
+        help="Not tried: it waits for WeCom to be reachable again, and is due as soon as it is.",
+    )
     msgid = fields.Char(string="WeCom Message ID", copy=False, readonly=True, index=True)
     sent_date = fields.Datetime(copy=False, readonly=True)
     response = fields.Text(copy=False, readonly=True)

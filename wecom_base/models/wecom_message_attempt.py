@@ -104,6 +104,7 @@ class WeComMessage(models.Model):
                 "state": "outgoing",
                 "next_try_date": fields.Datetime.now() + timedelta(seconds=throttled.wait),
                 "claimed_at": False,
+                "wait_outage": False,
             }, None
         except WeComError as exc:
             if raise_errors:
@@ -169,6 +170,7 @@ class WeComMessage(models.Model):
             "failure_reason": False,
             "next_try_date": False,
             "claimed_at": False,
+            "wait_outage": False,
             **invalid,
         }
 
@@ -211,6 +213,7 @@ class WeComMessage(models.Model):
                 "failure_reason": reason,
                 "next_try_date": fields.Datetime.now() + timedelta(seconds=self._wecom_retry_delay(error, try_count)),
                 "claimed_at": False,
+                "wait_outage": False,
                 # a timeout or a dropped connection may hide a delivery: let WeCom drop a second copy
                 "resend_duplicate_check": self.resend_duplicate_check or isinstance(error, WeComNetworkError),
             }
@@ -230,6 +233,7 @@ class WeComMessage(models.Model):
             "failure_reason": reason,
             "next_try_date": False,
             "claimed_at": False,
+            "wait_outage": False,
             "response": json.dumps(self.format_wecom_response(error), ensure_ascii=False),
         }
 
@@ -242,4 +246,5 @@ class WeComMessage(models.Model):
             "failure_reason": _("Unexpected error: %(error)s", error=str(exc)),
             "next_try_date": False,
             "claimed_at": False,
+            "wait_outage": False,
         }

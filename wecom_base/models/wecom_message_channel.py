@@ -168,11 +168,13 @@ class WeComMessageChannel(models.Model):
                             ("application_id", "=", app.id),
                             ("state", "=", "outgoing"),
                             ("claimed_at", "=", False),
-                            ("next_try_date", ">", fields.Datetime.now()),
+                            # those that waited for the circuit, not the retries of failed tries: a late
+                            # answer to a timed-out send may still be on its way (their backoff covers it)
+                            ("wait_outage", "=", True),
                         ]
                     )
                 )
-                waiting.write({"next_try_date": False})
+                waiting.write({"next_try_date": False, "wait_outage": False})
                 app.with_env(row.env).message_post(
                     body=_(
                         "WeCom reachable again (unreachable since %(since)s UTC); %(count)s waiting message(s) "

@@ -137,7 +137,13 @@ class _Flight:
             self.outcomes.append(
                 (
                     message.id,
-                    {"state": "outgoing", "next_try_date": until, "claimed_at": False, "failure_reason": reason},
+                    {
+                        "state": "outgoing",
+                        "next_try_date": until,
+                        "claimed_at": False,
+                        "failure_reason": reason,
+                        "wait_outage": False,
+                    },
                 )
             )
             return
@@ -190,7 +196,16 @@ class _Flight:
             since=fields.Datetime.to_string(self.channels[app_id].outage_since),
         )
         self.outcomes.append(
-            (message.id, {"state": "outgoing", "next_try_date": until, "claimed_at": False, "failure_reason": reason})
+            (
+                message.id,
+                {
+                    "state": "outgoing",
+                    "next_try_date": until,
+                    "claimed_at": False,
+                    "failure_reason": reason,
+                    "wait_outage": True,
+                },
+            )
         )
 
     def _collect(self, futures):
@@ -245,7 +260,7 @@ class _Flight:
     def _release_deferred(self, app_id):
         """The circuit closed: the messages of this batch that waited for it are due at once."""
         for index in self.deferred.pop(app_id, []):
-            self.outcomes[index][1]["next_try_date"] = False
+            self.outcomes[index][1].update(next_try_date=False, wait_outage=False)
 
 
 class WeComMessage(models.Model):

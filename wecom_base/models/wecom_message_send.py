@@ -18,7 +18,6 @@ from ..lib.payloads import DUPLICATE_CHECK_DEFAULT, split_ids
 ARTICLE_KEYS = ("title", "description", "url", "picurl")
 
 
-
 class WeComMessage(models.Model):
     _inherit = "wecom.message"
 

@@ -239,11 +239,13 @@ class TestWeComMessage(WeComCase):
         self.env["ir.config_parameter"].sudo().set_param(const.PARAM_MESSAGE_MAX_TRIES, "2")
         self.mock.add_fault(path="/cgi-bin/message/send", errcode=-1, errmsg="system busy", times=-1)
         message = self.send()
-        for _try in range(3):
-            self.drain()
-            self.assertEqual(message.state, "outgoing")
-            message.next_try_date = datetime.utcnow() - timedelta(seconds=1)
-            self.env["wecom.message.channel"].search([]).next_probe_at = datetime.utcnow() - timedelta(seconds=1)
+        with self.assertWeComWarning("unreachable"):  # the third failure in a row opens the circuit
+            for _try in range(3):
+                self.drain()
+                self.assertEqual(message.state, "outgoing")
+                message.next_try_date = datetime.utcnow() - timedelta(seconds=1)
+                channel = self.env["wecom.message.channel"].search([])
+                channel.next_probe_at = datetime.utcnow() - timedelta(seconds=1)
         self.assertEqual(message.try_count, 3)
         message.queued_date = datetime.utcnow() - timedelta(hours=24, minutes=1)
         self.drain()
@@ -271,7 +273,8 @@ class TestWeComMessage(WeComCase):
         self.drain()
         self.assertEqual(message.state, "outgoing", "a fresh claim belongs to a live sender")
         message.write({"claimed_at": datetime.utcnow() - timedelta(seconds=lease + 5)})
-        self.drain()
+        with self.assertWeComWarning("left in flight by a stopped sender"):
+            self.drain()
         self.assertEqual(message.state, "sent")
         payload = self.last_payload()
         self.assertEqual(payload["enable_duplicate_check"], 1)
