@@ -133,19 +133,7 @@ class _Flight:
                 minute=self.settings["member_per_minute"],
                 hour=self.settings["member_per_hour"],
             )
-            until = fields.Datetime.now() + timedelta(seconds=wait_seconds)
-            self.outcomes.append(
-                (
-                    message.id,
-                    {
-                        "state": "outgoing",
-                        "next_try_date": until,
-                        "claimed_at": False,
-                        "failure_reason": reason,
-                        "wait_outage": False,
-                    },
-                )
-            )
+            self._wait(message, fields.Datetime.now() + timedelta(seconds=wait_seconds), reason)
             return
         try:
             payload = message._wecom_prepare_payload()
@@ -195,18 +183,12 @@ class _Flight:
             "Waiting: WeCom unreachable since %(since)s UTC; one message probes it per retry interval.",
             since=fields.Datetime.to_string(self.channels[app_id].outage_since),
         )
-        self.outcomes.append(
-            (
-                message.id,
-                {
-                    "state": "outgoing",
-                    "next_try_date": until,
-                    "claimed_at": False,
-                    "failure_reason": reason,
-                    "wait_outage": True,
-                },
-            )
-        )
+        self._wait(message, until, reason, outage=True)
+
+    def _wait(self, message, until, reason, outage=False):
+        """The message waits as it is, untried, until ``until`` (its reason on the form)."""
+        values = {"state": "outgoing", "next_try_date": until, "claimed_at": False, "failure_reason": reason}
+        self.outcomes.append((message.id, {**values, "wait_outage": outage}))
 
     def _collect(self, futures):
         for future in futures:
