@@ -73,7 +73,7 @@ class WeComMessage(models.Model):
         builder = getattr(self, f"_wecom_prepare_robot_payload__{self.msgtype}", None) or getattr(
             self, f"_wecom_prepare_payload__{self.msgtype}", None
         )
-        if builder is None or self.msgtype not in payloads.ROBOT_MSGTYPES:
+        if builder is None:  # which types a robot sends is a rule of _wecom_validate_channel__robot
             raise ValidationError(_("Type: a group robot cannot send %(type)s messages.", type=self.msgtype))
         return payloads.robot_message(self.msgtype, builder())
 

@@ -71,7 +71,9 @@ class _Flight:
         self.settings = self.model._wecom_outbox_settings()
         self.client = None
         self.outcomes = []  # [(message id, values)] not stored yet
-        self.running = {}  # future -> job
+        self.running = {}  # future -> job, in flight
+        self.finished = []  # [(future, job)] ended, outcome not taken yet
+        self.replays = []  # jobs to send again with a renewed token
         self.tokens = {}  # application id -> token
         self.channels = {}  # application id -> circuit state
         self.pacers = {}  # application id -> MemberPacer
@@ -150,16 +152,27 @@ class _Flight:
         self._start(_Job(message, app, payload, token, self._window(app), members))
 
     def make_room(self, app):
-        """Wait while the window of ``app`` is full, taking the outcomes of the sends that end."""
+        """Wait while the window of ``app`` is full. A send that ends frees its place at once: its outcome
+        is taken (database work) on the next call, while the window is full again, so that the next send
+        does not wait for it."""
         window = self._window(app)
-        while sum(1 for running in self.running.values() if running.app == app) >= window.limit:
+        while True:
+            self._start_replays()
+            if self._in_flight(app) < window.limit:
+                return
+            if self.finished:
+                self._collect()
+                continue
             self.store_collected()
-            self._collect(wait(self.running, return_when=FIRST_COMPLETED).done)
+            self._wait_some()
 
     def finish(self):
         """Wait for every send in flight and take its outcome."""
-        while self.running:
-            self._collect(wait(self.running, return_when=FIRST_COMPLETED).done)
+        while self.running or self.finished or self.replays:
+            self._collect()
+            self._start_replays(ignore_window=not self.running)
+            if self.running:
+                self._wait_some()
 
     # ------------------------------------------------------------------ internals
     def _window(self, app):
@@ -190,9 +203,30 @@ class _Flight:
         values = {"state": "outgoing", "next_try_date": until, "claimed_at": False, "failure_reason": reason}
         self.outcomes.append((message.id, {**values, "wait_outage": outage}))
 
-    def _collect(self, futures):
-        for future in futures:
-            job = self.running.pop(future)
+    def _in_flight(self, app):
+        return sum(1 for running in self.running.values() if running.app == app)
+
+    def _wait_some(self):
+        """Wait until sends end; they leave the window. A success's outcome waits in ``finished``; a failure
+        is taken at once, as it may open the circuit, shrink the window or need a new token before the next
+        send."""
+        done = wait(self.running, return_when=FIRST_COMPLETED).done
+        for future in done:
+            self.finished.append((future, self.running.pop(future)))
+        if any(future.exception() is not None for future in done):
+            self._collect()
+
+    def _start_replays(self, ignore_window=False):
+        """Send again, with the renewed token, the sends whose token WeCom rejected (within the window)."""
+        for job in list(self.replays):
+            if ignore_window or self._in_flight(job.app) < job.window.limit:
+                self.replays.remove(job)
+                self._start(job)
+
+    def _collect(self):
+        """Take the outcomes of the sends that ended."""
+        finished, self.finished = self.finished, []
+        for future, job in finished:
             message, channel = job.message, self.channels[job.app.id]
             try:
                 data = future.result()
@@ -209,7 +243,7 @@ class _Flight:
                         values = message._wecom_failure_values(renewal_error, job.try_count)
                     else:
                         job.replayed = True
-                        self._start(job)
+                        self.replays.append(job)
                         continue
                 else:
                     values = message._wecom_failure_values(exc, job.try_count)
@@ -383,7 +417,7 @@ class WeComMessage(models.Model):
             if auto_commit:
                 # a batch sent is stored for good
                 self.env.cr.commit()  # pylint: disable=invalid-commit
-        if flight.running or flight.outcomes:
+        if flight.running or flight.finished or flight.replays or flight.outcomes:
             # the last batch's sends still in flight
             flight.new_batch()
             flight.finish()
