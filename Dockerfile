@@ -17,6 +17,8 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 # the addons on the image's own addons mount point (the image's odoo.conf puts it on the addons path)
 COPY --chown=odoo:odoo wecom_base /mnt/extra-addons/wecom_base
+COPY --chown=odoo:odoo wecom_auth /mnt/extra-addons/wecom_auth
+COPY --chown=odoo:odoo wecom_hr /mnt/extra-addons/wecom_hr
 COPY docker/wecom-init /usr/local/bin/wecom-init
 USER odoo
 

@@ -519,10 +519,10 @@ def test_robot_rate_window_slides(api, mock):
 
 # ---------------------------------------------------------------------- unknown paths
 def test_unknown_path(api, mock):
-    response = api.get("/cgi-bin/user/get", access_token="x")
+    response = api.get("/cgi-bin/tag/get", access_token="x")
     assert response.status_code == 404
     assert response.json() == {"errcode": 404, "errmsg": "unknown path"}
-    assert mock.count("/cgi-bin/user/get") == 1
+    assert mock.count("/cgi-bin/tag/get") == 1
 
 
 # ---------------------------------------------------------------------- fault injection

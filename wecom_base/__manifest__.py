@@ -9,7 +9,7 @@
     "license": "LGPL-3",
     "application": True,
     "installable": True,
-    "depends": ["base", "mail"],
+    "depends": ["base", "mail", "web_hierarchy"],
     "external_dependencies": {"python": ["requests", "cachetools"]},
     "assets": {"web.assets_tests": ["wecom_base/static/tests/tours/*.js"]},
     "data": [
@@ -28,5 +28,8 @@
         "views/res_company_views.xml",
         "views/res_config_settings_views.xml",
         "views/wecom_menus.xml",
+        "views/wecom_department_views.xml",
+        "views/wecom_member_views.xml",
+        "views/wecom_directory_views.xml",
     ],
 }

@@ -89,3 +89,20 @@ EVENT_MAX_BATCHES_PER_RUN = 50  # then the cron re-triggers itself
 PARAM_RETENTION_DAYS = "wecom_base.retention_days"
 RETENTION_DAYS = 90  # sent messages and processed callback events older than this are deleted nightly
 GC_BATCH_SIZE = 10000  # records deleted per unlink()
+
+# --- Directory (contacts) ------------------------------------------------------------------------
+PATH_DEPARTMENT_LIST = "/cgi-bin/department/list"
+PATH_USER_LIST_ID = "/cgi-bin/user/list_id"
+PATH_USER_LIST = "/cgi-bin/user/list"
+PATH_USER_GET = "/cgi-bin/user/get"
+USER_LIST_ID_LIMIT = 10000  # rows per user/list_id page: WeCom's maximum
+# WeCom allows 10,000 calls per minute per API and company (path/90454); stay well under it, since other
+# syncs and workers of the same company share the budget.
+DIRECTORY_MAX_CALLS_PER_MINUTE = 3000
+DIRECTORY_RETRY_WAITS = (1, 2, 4)  # seconds before the 2nd, 3rd, 4th try of a busy (-1, 45033) or failed call
+DIRECTORY_FREQ_LIMIT_WAIT = 60  # 45009: WeCom's minute block lasts 60 s
+DIRECTORY_APPLY_BATCH = 1000  # records created / compared per batch while applying a sync
+# WeCom's member status -> wecom.member.status
+MEMBER_STATUS = {1: "active", 2: "disabled", 4: "not_activated", 5: "exited"}
+# errcodes that say "this API is closed to this secret or IP" (48002 forbidden, 48009 contacts API from a new IP)
+ERRCODES_API_FORBIDDEN = frozenset({48002, 48009})

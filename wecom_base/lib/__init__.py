@@ -14,4 +14,5 @@ from .exceptions import (
     redact,
 )
 from .crypto import WeComCallbackCrypto, WeComCryptoError, parse_xml
+from .directory import DirectoryReader, normalize_department, normalize_member
 from .errcodes import errcode_info, failure_type_for, is_retryable

@@ -20,15 +20,16 @@ import re
 from .. import const
 from . import errcodes
 
-_SECRET_QUERY_RE = re.compile(r"(?i)\b(corpsecret|access_token|key)=([^&\s'\"<>#]+)")
+_SECRET_QUERY_RE = re.compile(r"(?i)\b(corpsecret|access_token|key|code)=([^&\s'\"<>#]+)")
 _FROM_IP_RE = re.compile(r"from ip:\s*([0-9A-Fa-f.:]+)")
 
 
 def redact(text, secrets=()):
     """Mask secrets in ``text`` so it can go to a log line or an error message.
 
-    Masks the values of the ``corpsecret``, ``access_token`` and ``key`` query parameters wherever
-    a URL appears, and every literal value of ``secrets`` (tokens, keys, secrets known to the caller).
+    Masks the values of the ``corpsecret``, ``access_token``, ``key`` and ``code`` (a login code) query
+    parameters wherever a URL appears, and every literal value of ``secrets`` (tokens, keys, secrets known
+    to the caller).
 
     :param str text: any text (a URL, an exception message, a WeCom errmsg)
     :param secrets: literal secret values to mask as well

@@ -17,3 +17,6 @@ from . import wecom_message_member_send
 from . import wecom_robot
 from . import wecom_callback
 from . import wecom_callback_event
+from . import wecom_department
+from . import wecom_member
+from . import wecom_directory_sync

@@ -15,6 +15,10 @@ class ResCompany(models.Model):
         string="WeCom CorpID",
         help="The company's CorpID, from the WeCom admin console: My Company > Company Information.",
     )
+    wecom_archive_exited_users = fields.Boolean(
+        string="Archive Users Who Exit WeCom",
+        help="When a WeCom member exits the company, archive the Odoo user linked to it (it is always unlinked).",
+    )
 
     @api.model_create_multi
     def create(self, vals_list):

@@ -9,6 +9,7 @@ class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
     wecom_corp_id = fields.Char(related="company_id.wecom_corp_id", readonly=False)
+    wecom_archive_exited_users = fields.Boolean(related="company_id.wecom_archive_exited_users", readonly=False)
     wecom_api_base_url = fields.Char(
         string="WeCom API Base URL",
         config_parameter=const.PARAM_API_BASE_URL,

@@ -13,6 +13,26 @@ class ResUsers(models.Model):
         index=True,
         help="The member's UserID in WeCom (Contacts > the member > Account), so WeCom messages can reach them.",
     )
+    # WeCom users only: other users may not read the directory (and res.users is read by everyone)
+    wecom_member_ids = fields.One2many("wecom.member", "user_id", string="WeCom Members", groups=const.USER_GROUP)
+    wecom_member_count = fields.Integer(
+        compute="_compute_wecom_member_count", string="WeCom Member Count", groups=const.USER_GROUP
+    )
+
+    def _compute_wecom_member_count(self):
+        counts = dict(
+            self.env["wecom.member"].sudo()._read_group([("user_id", "in", self.ids)], ["user_id"], ["__count"])
+        )
+        for user in self:
+            user.wecom_member_count = counts.get(user._origin, 0)
+
+    def action_view_wecom_members(self):
+        """Button: the WeCom directory members linked to this user."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("wecom_base.wecom_member_action")
+        action["domain"] = [("user_id", "=", self.id)]
+        action["context"] = {"active_test": False}
+        return action
 
     @api.model_create_multi
     def create(self, vals_list):
@@ -21,7 +41,10 @@ class ResUsers(models.Model):
         for vals in vals_list:
             if isinstance(vals.get("wecom_userid"), str):
                 vals["wecom_userid"] = vals["wecom_userid"].strip() or False
-        return super().create(vals_list)
+        users = super().create(vals_list)
+        if any(vals.get("wecom_userid") for vals in vals_list):
+            self.env["wecom.member"]._wecom_relink_users(users)
+        return users
 
     def write(self, vals):
         if "wecom_userid" in vals:
@@ -30,7 +53,11 @@ class ResUsers(models.Model):
                 vals["wecom_userid"] = vals["wecom_userid"].strip() or False
             if set(vals) == {"wecom_userid"}:
                 # WeCom managers link users to WeCom without being user administrators
-                return super(ResUsers, self.sudo()).write(vals)
+                result = super(ResUsers, self.sudo()).write(vals)
+            else:
+                result = super().write(vals)
+            self.env["wecom.member"]._wecom_relink_users(self)  # the directory mirror follows the new ids
+            return result
         return super().write(vals)
 
     def _wecom_check_userid_write(self):

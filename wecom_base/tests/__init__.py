@@ -14,3 +14,4 @@ from . import test_outbox_flow
 from . import test_housekeeping
 from . import test_chatter
 from . import test_fault_matrix
+from . import test_wecom_directory

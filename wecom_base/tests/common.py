@@ -10,6 +10,7 @@ alike.
 import os
 import time
 from contextlib import contextmanager
+from unittest.mock import patch
 from urllib.parse import urlencode
 
 from odoo.tests import TransactionCase, new_test_user
@@ -207,3 +208,26 @@ class WeComCallbackMixin(WeComLogMixin):
         """Encrypt, sign and post a message like WeCom does."""
         encrypted = (crypto or self.crypto).encrypt(xml)
         return self.post(self.envelope(encrypted), self.signed_params(encrypted, crypto=crypto), **kwargs)
+
+
+class WeComNoWriteMixin:
+    """``assertNoWrites()``: the block sends no INSERT, UPDATE or DELETE on the test's cursor (what it left pending
+    is flushed inside the block, so a write the ORM postpones still counts)."""
+
+    @contextmanager
+    def assertNoWrites(self, msg="nothing may be written"):
+        self.env.flush_all()  # what the test wrote before the block is not the block's
+        cr = self.env.cr
+        original = cr.execute
+        writes = []
+
+        def execute(query, params=None, log_exceptions=True):
+            text = str(getattr(query, "code", query)).lstrip().upper()
+            if text.startswith(("INSERT", "UPDATE", "DELETE")):
+                writes.append(text[:160])
+            return original(query, params, log_exceptions)
+
+        with patch.object(cr, "execute", execute):
+            yield
+            self.env.flush_all()
+        self.assertEqual(writes, [], msg)

@@ -2,7 +2,8 @@
 
 Standard library only on the server side (``requests`` is used by the control client alone). It answers
 like WeCom (HTTP 200 + ``errcode``) for ``gettoken``, ``agent/get``, ``message/send``, ``message/recall``,
-``media/upload``, ``webhook/send``, ``webhook/upload_media`` and ``getcallbackip``; tests inject faults
+``media/upload``, ``webhook/send``, ``webhook/upload_media``, ``getcallbackip`` and ``auth/getuserinfo``
+(login codes, with WeCom's two login pages that hand them out); tests inject faults
 (errcode, HTTP status, delay, dropped connection, non-WeCom body) and read what it received through the
 control endpoints under ``/_mock/`` (JSON in and out):
 
@@ -18,6 +19,12 @@ control endpoints under ``/_mock/`` (JSON in and out):
 ``POST /_mock/config``       ``token_expires_in`` (7200), ``robot_rate_limit`` (20 per 60 s), ``corp_id``
 ``POST /_mock/travel``       ``{"seconds"}``: move the mock's clock forward (token expiry, duplicate
                              check, recall window and robot rate windows all follow it)
+``POST /_mock/auth/codes``   ``{"userid"}`` (a member) or ``{"openid"}`` (a non-member), ``"expires_in"``
+                             (300), ``"corp_id"``: mint a single-use login code, answered as ``{"code"}``
+``GET /_mock/auth/codes``    ``{"issued", "used", "pending"}`` login codes
+``POST /_mock/auth/login_as`` ``{"userid"}``, ``{"openid"}`` or ``{}``: who "scans" WeCom's login pages
+                             (``/wwlogin/sso/login``, ``/connect/oauth2/authorize``): they send the browser
+                             back to ``redirect_uri`` with a fresh code; with nobody, they show a page
 ``GET /_mock/stats``         ``{"counts", "tokens_issued", "messages", "robot_messages", "uploads",
                              "recalls", "faults", "max_in_flight"}`` (the most API requests answered at once)
 ==========================  =====================================================================
@@ -36,7 +43,7 @@ Codes the mock chooses where WeCom's documentation is vague:
   is a duplicate of the first, plain send (that is what a resend after a lost answer relies on).
 
 Nothing secret (access tokens, app secrets, robot keys) is ever printed: request log lines (only with
-``verbose``) mask the ``access_token``, ``corpsecret`` and ``key`` query values.
+``verbose``) mask the ``access_token``, ``corpsecret``, ``key`` and ``code`` (login code) query values.
 """
 
 import json
@@ -48,7 +55,7 @@ import threading
 import time
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 DEFAULT_CORP_ID = "ww0000000000mock0"
 DEFAULT_SECRET = "mock-secret-1000002"
@@ -86,6 +93,9 @@ ERRCODE_INVALID_MSGID = 40068
 ERRCODE_INVALID_MEDIA_TYPE = 40004
 ERRCODE_MEDIA_MISSING = 41005
 ERRCODE_BAD_JSON = 47001
+ERRCODE_INVALID_CODE = 40029  # auth/getuserinfo: unknown, used or expired login code
+ERRCODE_CODE_MISSING = 41008
+LOGIN_CODE_EXPIRES_IN = 300  # seconds; WeCom: "about 5 minutes"
 
 FAULT_DEFAULTS = {
     "path": "*",
@@ -101,12 +111,12 @@ FAULT_DEFAULTS = {
 }
 DUPLICATE_CHECK_OPTIONS = ("enable_duplicate_check", "duplicate_check_interval")
 
-_SECRET_QUERY_RE = re.compile(r"(?i)\b(corpsecret|access_token|key)=([^&\s\"']+)")
+_SECRET_QUERY_RE = re.compile(r"(?i)\b(corpsecret|access_token|key|code)=([^&\s\"']+)")
 _PARAM_RE = re.compile(r';\s*([\w.-]+\*?)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 
 
 def mask(text):
-    """Mask the values of the ``corpsecret``, ``access_token`` and ``key`` query parameters."""
+    """Mask the values of the ``corpsecret``, ``access_token``, ``key`` and ``code`` query parameters."""
     return _SECRET_QUERY_RE.sub(lambda m: f"{m.group(1)}=***", str(text))
 
 
@@ -189,6 +199,41 @@ def _canonical(payload):
     return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+class LoginCodes:
+    """Login codes of ``auth/getuserinfo``: single use, expiring, each for one member (``userid``) or one
+    non-member (``openid``) of one corp. Also who stands in front of WeCom's login pages (``login_as``).
+    The caller holds ``MockState.lock``."""
+
+    def __init__(self):
+        self.codes = {}  # code -> {"corp_id", "userid" | "openid", "expires_at"}
+        self.login_as = None  # {"userid"} | {"openid"} | None
+        self.issued = 0
+        self.used = 0
+
+    def mint(self, corp_id, now, userid=None, openid=None, expires_in=LOGIN_CODE_EXPIRES_IN):
+        if bool(userid) == bool(openid):
+            raise ValueError("give exactly one of userid and openid")
+        code = secrets.token_urlsafe(24)
+        identity = {"userid": str(userid)} if userid else {"openid": str(openid)}
+        self.codes[code] = {"corp_id": corp_id, "expires_at": now + float(expires_in), **identity}
+        self.issued += 1
+        return code
+
+    def take(self, code, corp_id, now):
+        """The identity of a valid code (consumed), or None."""
+        entry = self.codes.get(code)
+        if entry is None or entry["corp_id"] != corp_id:
+            return None
+        del self.codes[code]  # single use, even when it turns out expired
+        if entry["expires_at"] <= now:
+            return None
+        self.used += 1
+        return {k: v for k, v in entry.items() if k in ("userid", "openid")}
+
+    def stats(self):
+        return {"issued": self.issued, "used": self.used, "pending": len(self.codes)}
+
+
 class MockState:
     """Everything the mock knows. Every read or write holds ``lock``."""
 
@@ -217,6 +262,7 @@ class MockState:
             self.recalls = []
             self.in_flight = 0  # API requests being answered now (a fault's delay included)
             self.max_in_flight = 0
+            self.login = LoginCodes()
             self.add_app(DEFAULT_CORP_ID, DEFAULT_SECRET, DEFAULT_AGENT_ID)
 
     def now(self):
@@ -659,6 +705,67 @@ class Handler(BaseHTTPRequestHandler):
             return None
         return self._upload(query, body, ROBOT_MEDIA_TYPES, f"robot:{key[-4:]}")
 
+    # ------------------------------------------------------------------ login with WeCom
+    def api_auth_getuserinfo(self, query, body):
+        """``auth/getuserinfo``: a login code -> ``userid`` (member) or ``openid`` (non-member), once."""
+        app = self._token_app(query)
+        if app is None:
+            return None
+        code = query.get("code")
+        if not code:
+            return self._err(ERRCODE_CODE_MISSING, "missing code")
+        state = self.state
+        with state.lock:
+            identity = state.login.take(code, app["corp_id"], state.now())
+        if identity is None:
+            return self._err(ERRCODE_INVALID_CODE, "invalid code")
+        return self._json({"errcode": 0, "errmsg": "ok", **identity})
+
+    def _login_page(self, query, **required):
+        """WeCom's login pages: refuse what WeCom refuses (unknown corp or agent, a ``redirect_uri`` outside
+        the app's trusted domain), then send the browser back with a new code for ``login_as``."""
+        state = self.state
+        with state.lock:
+            apps = [a for a in state.apps if a["corp_id"] == query.get("appid")]
+            app = next((a for a in apps if str(a["info"]["agentid"]) == query.get("agentid", "")), None)
+        target = urlsplit(query.get("redirect_uri") or "")
+        domain = urlsplit("//" + ((app or {}).get("info", {}).get("redirect_domain") or ""))
+        problem = None
+        if not apps:
+            problem = "unknown appid (CorpID)"
+        elif app is None:
+            problem = "unknown agentid"
+        elif any(query.get(key) != value for key, value in required.items()):
+            problem = "wrong " + ", ".join(sorted(required))
+        elif target.scheme not in ("http", "https") or not target.hostname:
+            problem = "redirect_uri missing or not an http(s) URL"
+        elif target.hostname != domain.hostname or (domain.port and domain.port != target.port):
+            problem = "redirect_uri is not in the application's trusted domain"
+        if problem:
+            return self._send(
+                400, f"<html><body><h1>WeCom login error</h1><p>{problem}</p></body></html>", "text/html; charset=utf-8"
+            )
+        with state.lock:
+            identity = state.login.login_as
+            code = identity and state.login.mint(app["corp_id"], state.now(), **identity)
+        if not code:
+            return self._send(200, "<html><body><p>Scan with WeCom</p></body></html>", "text/html; charset=utf-8")
+        back = {"code": code, **({"state": query["state"]} if "state" in query else {})}
+        location = query["redirect_uri"] + ("&" if target.query else "?") + urlencode(back)
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return None
+
+    def page_sso_login(self, query, body):
+        """The web login page (scan with the WeCom app): ``login.work.weixin.qq.com/wwlogin/sso/login``."""
+        return self._login_page(query, login_type="CorpApp")
+
+    def page_oauth2_authorize(self, query, body):
+        """The in-client OAuth2 page: ``open.weixin.qq.com/connect/oauth2/authorize``."""
+        return self._login_page(query, response_type="code", scope="snsapi_base")
+
     ROUTES = {
         "/cgi-bin/gettoken": api_gettoken,
         "/cgi-bin/agent/get": api_agent_get,
@@ -668,6 +775,9 @@ class Handler(BaseHTTPRequestHandler):
         "/cgi-bin/media/upload": api_media_upload,
         "/cgi-bin/webhook/send": api_webhook_send,
         "/cgi-bin/webhook/upload_media": api_webhook_upload_media,
+        "/cgi-bin/auth/getuserinfo": api_auth_getuserinfo,
+        "/wwlogin/sso/login": page_sso_login,
+        "/connect/oauth2/authorize": page_oauth2_authorize,
     }
 
     # ------------------------------------------------------------------ control
@@ -710,6 +820,20 @@ class Handler(BaseHTTPRequestHandler):
                     state.offset += float(data.get("seconds", 0))
             elif (method, path) == ("GET", "/_mock/stats"):
                 return self._json(state.stats())
+            elif (method, path) == ("GET", "/_mock/auth/codes"):
+                with state.lock:
+                    return self._json(state.login.stats())
+            elif (method, path) == ("POST", "/_mock/auth/codes"):
+                with state.lock:
+                    corp_id = str(data.pop("corp_id", None) or state.config["corp_id"])
+                    code = state.login.mint(corp_id, state.now(), **data)
+                return self._json({"ok": True, "code": code})
+            elif (method, path) == ("POST", "/_mock/auth/login_as"):
+                identity = {k: str(v) for k, v in data.items() if k in ("userid", "openid") and v}
+                if len(identity) > 1 or set(data) - {"userid", "openid"}:
+                    raise ValueError("give userid or openid (or nothing)")
+                with state.lock:
+                    state.login.login_as = identity or None
             else:
                 return self._json({"ok": False, "error": "unknown control path"}, status=404)
         except (TypeError, ValueError, KeyError) as exc:
@@ -827,6 +951,20 @@ class MockWeComControl:
         """``{"counts", "tokens_issued", "messages", "robot_messages", "uploads", "recalls", "faults"}``."""
         return self._call("GET", "/_mock/stats")
 
+    def login_code(self, userid=None, openid=None, expires_in=None, corp_id=None):
+        """A new single-use login code of ``auth/getuserinfo`` for a member (``userid``) or a non-member
+        (``openid``), valid ``expires_in`` seconds (300)."""
+        data = {"userid": userid, "openid": openid, "expires_in": expires_in, "corp_id": corp_id}
+        return self._call("POST", "/_mock/auth/codes", {k: v for k, v in data.items() if v is not None})["code"]
+
+    def login_stats(self):
+        """``{"issued", "used", "pending"}``: the login codes minted, exchanged and still waiting."""
+        return self._call("GET", "/_mock/auth/codes")
+
+    def login_as(self, userid=None, openid=None):
+        """Who WeCom's login pages log in (they redirect back with a new code); nobody when both are None."""
+        self._call("POST", "/_mock/auth/login_as", {"userid": userid, "openid": openid})
+
     def count(self, path):
         """How many requests the mock received on this API path (faulted ones included)."""
         return self.stats()["counts"].get(path, 0)
@@ -930,3 +1068,369 @@ class MockWeCom(MockWeComControl):
 
     def __exit__(self, *exc):
         self.stop()
+
+
+# ====================================================================== directory (contacts)
+# The contacts APIs of WeCom (WECOM_PROTOCOL.md §2.9) over a directory that tests seed and change. Kept in this
+# one block on purpose: its state hangs off MockState (emptied by every reset), its API handlers join
+# Handler.ROUTES, its control paths are served before the ones of Handler._control, and MockWeComControl gains
+# the methods that drive them.
+#
+# ``POST /_mock/directory``           ``{"departments": [...], "users": [...], "private_fields": bool}``: replace it
+# ``POST /_mock/directory/generate``  ``{"departments": N, "users": M, "seed": S}``: a generated tree and members
+# ``POST /_mock/directory/change``    ``{"departments": [...], "users": [...], "delete_departments": [ids],
+#                                     "delete_users": [userids]}``: upsert (merged into what is there) and delete
+# ``GET /_mock/directory``            what the mock holds
+#
+# Today's rules: applications created after 2022-06-20 get no mobile, email, avatar, gender or address from the
+# user APIs; the mock answers that way unless ``private_fields`` is true (an older application).
+# Codes the mock chooses: 60003 unknown department, 60111 unknown userid, 40058 a bad ``limit`` or ``cursor``.
+
+DIRECTORY_PRIVATE_FIELDS = ("mobile", "email", "biz_mail", "avatar", "thumb_avatar", "gender", "address", "telephone")
+DIRECTORY_USER_STATUSES = (1, 2, 4, 5)  # active, disabled, not activated, exited
+ERRCODE_DEPARTMENT_NOT_FOUND = 60003
+ERRCODE_USERID_NOT_FOUND = 60111
+ERRCODE_INVALID_PARAMETER = 40058
+# A small directory the tests share: a tree of four departments, three members (one in two departments, one
+# disabled, one not activated), an e-mail and a mobile that only applications with private fields see.
+SAMPLE_DEPARTMENTS = (
+    {"id": 1, "name": "Company", "parentid": 0, "order": 100},
+    {"id": 2, "name": "Sales", "parentid": 1, "order": 20},
+    {"id": 3, "name": "East", "parentid": 2, "order": 5},
+    {"id": 4, "name": "R&D", "parentid": 1, "order": 10},
+)
+SAMPLE_USERS = (
+    {"userid": "zhangsan", "name": "张三", "department": [2, 4], "position": "Sales", "email": "zs@example.com"},
+    {"userid": "lisi", "name": "李四", "department": [3], "status": 2, "mobile": "13800000000"},
+    {"userid": "wangwu", "name": "王五", "department": [4], "status": 4, "position": "Engineer"},
+)
+_DIRECTORY_POSITIONS = ("Engineer", "Sales", "Accountant", "Designer", "Manager", "Support", "工程师", "销售")
+
+
+class MockDirectory:
+    """Departments and members of the mock company (callers hold ``MockState.lock``)."""
+
+    def __init__(self):
+        self.departments = {}  # id -> {"id", "name", "name_en", "parentid", "order", "department_leader"}
+        self.users = {}  # userid -> member record (insertion order is list_id's order)
+        self.private_fields = False
+
+    @staticmethod
+    def _department(data):
+        department_id = int(data["id"])
+        if department_id <= 0:
+            raise ValueError("a department id must be positive")
+        return {
+            "id": department_id,
+            "name": str(data.get("name") or f"Department {department_id}"),
+            "name_en": str(data.get("name_en") or ""),
+            "parentid": int(data.get("parentid") or 0),
+            "order": int(data.get("order") or 0),
+            "department_leader": list(data.get("department_leader") or []),
+        }
+
+    def _user(self, data, current=None):
+        record = dict(current or {})
+        record.update({key: value for key, value in data.items() if value is not None})
+        userid = str(record.get("userid") or "")
+        if not userid:
+            raise ValueError("a member needs a userid")
+        departments = [int(d) for d in record.get("department") or [1]]
+        status = int(record.get("status") or 1)
+        if status not in DIRECTORY_USER_STATUSES:
+            raise ValueError(f"status must be one of {DIRECTORY_USER_STATUSES}")
+        record.update(
+            userid=userid,
+            name=str(record.get("name") or userid),
+            department=departments,
+            order=[int(o) for o in record.get("order") or [0] * len(departments)][: len(departments)],
+            position=str(record.get("position") or ""),
+            status=status,
+            main_department=main
+            if (main := int(record.get("main_department") or 0)) in departments
+            else departments[0],
+        )
+        return record
+
+    def replace(self, departments=(), users=(), private_fields=False):
+        self.departments = {}
+        self.users = {}
+        self.private_fields = bool(private_fields)
+        self.change(departments=departments, users=users)
+
+    def change(self, departments=(), users=(), delete_departments=(), delete_users=()):
+        for data in departments or ():
+            record = self._department({**self.departments.get(int(data["id"]), {}), **data})
+            self.departments[record["id"]] = record
+        for data in users or ():
+            current = self.users.get(str(data.get("userid")))
+            record = self._user(data, current)
+            self.users[record["userid"]] = record
+        for department_id in delete_departments or ():
+            self.departments.pop(int(department_id), None)
+        for userid in delete_users or ():
+            self.users.pop(str(userid), None)
+
+    def generate(self, departments=100, users=2000, seed=0):
+        """A tree of ``departments`` (1 is the root) and ``users`` members, the same for the same ``seed``."""
+        import random  # noqa: PLC0415 - only the generator needs it
+
+        rng = random.Random(seed)
+        tree = [{"id": 1, "name": "Mock Company", "parentid": 0, "order": 100000000}]
+        for department_id in range(2, int(departments) + 1):
+            parent = rng.randint(1, department_id - 1) if department_id > 2 else 1
+            tree.append(
+                {"id": department_id, "name": f"Department {department_id}", "parentid": parent, "order": department_id}
+            )
+        members = []
+        for number in range(1, int(users) + 1):
+            main = rng.randint(1, int(departments))
+            extra = [rng.randint(1, int(departments))] if rng.random() < 0.1 else []
+            members.append(
+                {
+                    "userid": f"user{number:05d}",
+                    "name": f"Member {number:05d}",
+                    "department": [main, *[d for d in extra if d != main]],
+                    "position": rng.choice(_DIRECTORY_POSITIONS),
+                    "status": 1 if rng.random() < 0.9 else rng.choice((2, 4)),
+                    "mobile": f"138{number:08d}",
+                    "email": f"user{number:05d}@example.com",
+                    "avatar": f"https://wework.qpic.cn/wwpic/mock/{number}",
+                }
+            )
+        self.replace(tree, members, self.private_fields)
+
+    def subtree(self, root_id):
+        """Department ids under ``root_id`` (itself included), parents before children."""
+        children = {}
+        for department in self.departments.values():
+            children.setdefault(department["parentid"], []).append(department["id"])
+        result, queue = [], [root_id]
+        while queue:
+            current = queue.pop(0)
+            result.append(current)
+            queue.extend(sorted(children.get(current, ())))
+        return result
+
+    def public_user(self, record):
+        """A member as today's self-built application sees it (no private fields unless allowed)."""
+        user = json.loads(json.dumps(record))
+        if not self.private_fields:
+            for key in DIRECTORY_PRIVATE_FIELDS:
+                user.pop(key, None)
+        return user
+
+    def snapshot(self):
+        return {
+            "departments": list(self.departments.values()),
+            "users": list(self.users.values()),
+            "private_fields": self.private_fields,
+        }
+
+
+def _directory(handler):
+    state = handler.state
+    if getattr(state, "directory", None) is None:
+        state.directory = MockDirectory()
+    return state.directory
+
+
+def _directory_departments(handler, query):
+    """The departments a list call covers (``id`` and its subtree, or everything), or None once answered."""
+    directory = _directory(handler)
+    raw = (query.get("id") or "").strip()
+    if not raw:
+        roots = [d["id"] for d in directory.departments.values() if d["parentid"] not in directory.departments]
+        ids = [department_id for root in sorted(roots) for department_id in directory.subtree(root)]
+    elif not raw.isdigit() or int(raw) not in directory.departments:
+        handler._err(ERRCODE_DEPARTMENT_NOT_FOUND, "department not found")
+        return None
+    else:
+        ids = directory.subtree(int(raw))
+    return [directory.departments[i] for i in ids]
+
+
+def _directory_list(handler, query, select, shape, key):
+    """Answer a list API: the token checked, ``select(handler, query)`` picks the records (None once it answered
+    an error), ``shape(directory, record)`` makes each row of the answer's ``key``."""
+    if handler._token_app(query) is None:
+        return None
+    with handler.state.lock:
+        records = select(handler, query)
+        if records is None:
+            return None
+        rows = [shape(_directory(handler), record) for record in records]
+    return handler._json({"errcode": 0, "errmsg": "ok", key: rows})
+
+
+def api_department_list(handler, query, body):
+    return _directory_list(handler, query, _directory_departments, lambda _d, record: dict(record), "department")
+
+
+def api_department_simplelist(handler, query, body):
+    def shape(_directory, record):
+        return {key: record[key] for key in ("id", "parentid", "order")}
+
+    return _directory_list(handler, query, _directory_departments, shape, "department_id")
+
+
+def api_user_list_id(handler, query, body):
+    if handler._token_app(query) is None:
+        return None
+    payload = handler._json_body(body) if body.strip() else {}
+    if payload is None:
+        return None
+    limit, cursor = payload.get("limit", 1000), str(payload.get("cursor") or "")
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10000:
+        return handler._err(ERRCODE_INVALID_PARAMETER, "invalid limit: 1 to 10000")
+    if cursor and not (cursor.startswith("c") and cursor[1:].isdigit()):
+        return handler._err(ERRCODE_INVALID_PARAMETER, "invalid cursor")
+    offset = int(cursor[1:]) if cursor else 0
+    with handler.state.lock:
+        rows = [
+            {"userid": user["userid"], "department": department}
+            for user in _directory(handler).users.values()
+            for department in user["department"]
+        ]
+    page = rows[offset : offset + limit]
+    next_cursor = f"c{offset + limit}" if offset + limit < len(rows) else ""
+    return handler._json({"errcode": 0, "errmsg": "ok", "next_cursor": next_cursor, "dept_user": page})
+
+
+def _directory_users_of(handler, query):
+    """Members of ``department_id`` (its subtree with ``fetch_child=1``), or None once answered."""
+    raw = (query.get("department_id") or "").strip()
+    directory = _directory(handler)
+    if not raw.isdigit() or int(raw) not in directory.departments:
+        handler._err(ERRCODE_DEPARTMENT_NOT_FOUND, "department not found")
+        return None
+    ids = set(directory.subtree(int(raw)) if query.get("fetch_child") == "1" else [int(raw)])
+    return [user for user in directory.users.values() if ids & set(user["department"])]
+
+
+def api_user_list(handler, query, body):
+    return _directory_list(handler, query, _directory_users_of, MockDirectory.public_user, "userlist")
+
+
+def api_user_simplelist(handler, query, body):
+    def shape(_directory, user):
+        return {
+            "userid": user["userid"],
+            "name": user["name"],
+            "department": list(user["department"]),
+            "open_userid": user["userid"],
+        }
+
+    return _directory_list(handler, query, _directory_users_of, shape, "userlist")
+
+
+def api_user_get(handler, query, body):
+    if handler._token_app(query) is None:
+        return None
+    with handler.state.lock:
+        directory = _directory(handler)
+        record = directory.users.get(query.get("userid") or "")
+        if record is None:
+            return handler._err(ERRCODE_USERID_NOT_FOUND, "userid not found")
+        user = directory.public_user(record)
+    return handler._json({"errcode": 0, "errmsg": "ok", **user})
+
+
+Handler.ROUTES.update(
+    {
+        "/cgi-bin/department/list": api_department_list,
+        "/cgi-bin/department/simplelist": api_department_simplelist,
+        "/cgi-bin/user/list_id": api_user_list_id,
+        "/cgi-bin/user/list": api_user_list,
+        "/cgi-bin/user/simplelist": api_user_simplelist,
+        "/cgi-bin/user/get": api_user_get,
+    }
+)
+
+_mock_state_reset = MockState.reset
+_handler_control = Handler._control
+
+
+def _reset_with_directory(self):
+    with self.lock:
+        _mock_state_reset(self)
+        self.directory = MockDirectory()
+
+
+def _control_with_directory(self, path, body):
+    if not path.startswith("/_mock/directory"):
+        return _handler_control(self, path, body)
+    try:
+        data = json.loads(body.decode("utf-8")) if body.strip() else {}
+    except (UnicodeDecodeError, ValueError):
+        data = None
+    if not isinstance(data, dict):
+        return self._json({"ok": False, "error": "the body must be a JSON object"}, status=400)
+    state = self.state
+    try:
+        with state.lock:
+            directory = _directory(self)
+            if (self.command, path) == ("GET", "/_mock/directory"):
+                return self._json(directory.snapshot())
+            if (self.command, path) == ("POST", "/_mock/directory"):
+                directory.replace(data.get("departments") or (), data.get("users") or (), data.get("private_fields"))
+            elif (self.command, path) == ("POST", "/_mock/directory/generate"):
+                if "private_fields" in data:
+                    directory.private_fields = bool(data.pop("private_fields"))
+                directory.generate(**data)
+            elif (self.command, path) == ("POST", "/_mock/directory/change"):
+                directory.change(**data)
+            else:
+                return self._json({"ok": False, "error": "unknown control path"}, status=404)
+    except (TypeError, ValueError, KeyError) as exc:
+        return self._json({"ok": False, "error": mask(str(exc))}, status=400)
+    return self._json({"ok": True})
+
+
+MockState.reset = _reset_with_directory
+Handler._control = _control_with_directory
+
+
+def _control_set_directory(self, departments=(), users=(), private_fields=False):
+    """Replace the mock's directory: department dicts (``id``, ``name``, ``parentid``, ``order``) and member
+    dicts (``userid``, ``name``, ``department`` [ids], ``position``, ``status`` 1/2/4/5, ``mobile``, ...);
+    ``private_fields`` answers mobile/email/avatar as for an application created before 2022-06-20."""
+    self._call(
+        "POST",
+        "/_mock/directory",
+        {"departments": list(departments), "users": list(users), "private_fields": private_fields},
+    )
+
+
+def _control_generate_directory(self, departments=100, users=2000, seed=0, private_fields=False):
+    """A generated directory: a tree of ``departments`` and ``users`` members (``user00001``...)."""
+    self._call(
+        "POST",
+        "/_mock/directory/generate",
+        {"departments": departments, "users": users, "seed": seed, "private_fields": private_fields},
+    )
+
+
+def _control_change_directory(self, departments=(), users=(), delete_departments=(), delete_users=()):
+    """Upsert departments / members (merged into what the mock holds) and delete some."""
+    self._call(
+        "POST",
+        "/_mock/directory/change",
+        {
+            "departments": list(departments),
+            "users": list(users),
+            "delete_departments": list(delete_departments),
+            "delete_users": list(delete_users),
+        },
+    )
+
+
+def _control_directory(self):
+    """``{"departments", "users", "private_fields"}`` as the mock holds them."""
+    return self._call("GET", "/_mock/directory")
+
+
+MockWeComControl.set_directory = _control_set_directory
+MockWeComControl.generate_directory = _control_generate_directory
+MockWeComControl.change_directory = _control_change_directory
+MockWeComControl.directory = _control_directory

@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Directory benchmark: full syncs of a generated WeCom directory (the mock WeCom) into a running Odoo.
+
+Starts the mock WeCom (its own process) and Odoo (a fresh database with wecom_base, threaded server, HTTP on a
+free 127.0.0.1 port), then, through XML-RPC ``wecom.application.action_sync_directory``:
+
+1. the first sync of a small directory (default 2,000 members in 100 departments) and a sync of it unchanged;
+2. with the mirror emptied, the first sync of a large one (default 10,000 members in 500 departments), a sync
+   unchanged, and a sync after 1 % of the members changed (renamed, moved, removed) and a department renamed.
+
+For each: seconds (the whole RPC call: WeCom calls through HTTP to the mock and the database writes), WeCom calls
+made, rows the sync inserted or updated in the mirror tables (by their ``xmin``), and the Odoo server's RSS before,
+at the peak during the call (sampled every 0.1 s) and after. Not a test: it asserts nothing, it prints.
+
+    ODOO_PATH=/path/to/odoo python3 scripts/bench_directory.py [--small 2000,100] [--large 10000,500]
+
+Needs Odoo (importable, or ODOO_PATH) and PostgreSQL (PGHOST/PGPORT/PGUSER, default 127.0.0.1:5432).
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+
+from benchlib import MockProcess, OdooServer, Rpc, configure_wecom, drop_db, install_db, machine, pg_connect
+
+MIRROR_TABLES = ("wecom_department", "wecom_member", "wecom_department_member_rel")
+
+
+def rss_mb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def current_xid(conn):
+    with conn.cursor() as cr:
+        cr.execute("SELECT txid_current() % 4294967296")  # as a 32-bit xid, the width of xmin
+        return int(cr.fetchone()[0])
+
+
+def rows_written(conn, since_xid):
+    """Rows of the mirror tables inserted or updated by transactions after ``since_xid`` (their ``xmin``):
+    exact and immediate, unlike the statistics collector."""
+    total = 0
+    with conn.cursor() as cr:
+        for table in MIRROR_TABLES:
+            cr.execute(f"SELECT COUNT(*) FROM {table} WHERE xmin::text::bigint > %s", [since_xid])  # noqa: S608
+            total += cr.fetchone()[0]
+    return total
+
+
+def measure(label, rpc, app_id, server_pid, mock, conn):
+    calls_before = sum(mock.stats()["counts"].values())
+    xid_before = current_xid(conn)
+    before = rss_mb(server_pid)
+    peak = [before]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_mb(server_pid))
+            done.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    start = time.monotonic()
+    rpc("wecom.application", "action_sync_directory", [app_id])
+    seconds = time.monotonic() - start
+    done.set()
+    sampler.join()
+    after = rss_mb(server_pid)
+    row = {
+        "run": label,
+        "seconds": round(seconds, 2),
+        "wecom_calls": sum(mock.stats()["counts"].values()) - calls_before,
+        "rows_written": rows_written(conn, xid_before),
+        "rss_before_mb": round(before),
+        "rss_peak_mb": round(max(peak[0], after)),
+        "rss_after_mb": round(after),
+    }
+    print(
+        f"{label:<34} {row['seconds']:>7.2f} s  {row['wecom_calls']:>5} calls  {row['rows_written']:>6} rows  "
+        f"RSS {row['rss_before_mb']} -> {row['rss_after_mb']} MB (peak {row['rss_peak_mb']})",
+        flush=True,
+    )
+    return row
+
+
+def change_one_percent(mock, users, departments):
+    directory = mock.directory()
+    members = directory["users"]
+    step = max(len(members) // (users // 100 or 1), 1)
+    changed = members[::step][: users // 100]
+    third = max(len(changed) // 3, 1)
+    upserts = [{"userid": m["userid"], "name": m["name"] + " (renamed)"} for m in changed[:third]]
+    upserts += [
+        {"userid": m["userid"], "department": [1 + (m["department"][0] % departments)]} for m in changed[third:-third]
+    ]
+    mock.change_directory(
+        departments=[{"id": 2, "name": "Department 2 (renamed)"}],
+        users=upserts,
+        delete_users=[m["userid"] for m in changed[-third:]],
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--small", default="2000,100", help="members,departments of the small directory")
+    parser.add_argument("--large", default="10000,500", help="members,departments of the large directory")
+    parser.add_argument("--db", default=f"wecom_bench_directory_{os.getpid()}")
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON line too")
+    args = parser.parse_args()
+    small = tuple(int(x) for x in args.small.split(","))
+    large = tuple(int(x) for x in args.large.split(","))
+
+    print(f"machine: {machine()}", flush=True)
+    log = tempfile.NamedTemporaryFile("w+", prefix="wecom-bench-directory-", suffix=".log", delete=False)
+    mock = MockProcess().start()
+    server = None
+    rows = []
+    try:
+        print(f"installing wecom_base into {args.db} ... (log: {log.name})", flush=True)
+        install_db(args.db, log)
+        server = OdooServer(args.db, log).start()
+        rpc = Rpc(server.port, args.db)
+        app_id = configure_wecom(rpc, mock.url, timeout=30)
+        rpc("wecom.application", "write", [app_id], {"directory_sync": True})
+        conn = pg_connect(args.db)
+        pid = server.process.pid
+
+        mock.control.generate_directory(departments=small[1], users=small[0], seed=1)
+        rows.append(measure(f"first sync {small[0]}/{small[1]}", rpc, app_id, pid, mock.control, conn))
+        rows.append(measure(f"unchanged {small[0]}/{small[1]}", rpc, app_id, pid, mock.control, conn))
+
+        with conn.cursor() as cr:  # an empty mirror again: the large directory's first sync
+            cr.execute(
+                "DELETE FROM wecom_department_member_rel; DELETE FROM wecom_member; DELETE FROM wecom_department"
+            )
+        mock.control.generate_directory(departments=large[1], users=large[0], seed=2)
+        rows.append(measure(f"first sync {large[0]}/{large[1]}", rpc, app_id, pid, mock.control, conn))
+        rows.append(measure(f"unchanged {large[0]}/{large[1]}", rpc, app_id, pid, mock.control, conn))
+        change_one_percent(mock.control, large[0], large[1])
+        rows.append(measure(f"1 % changed {large[0]}/{large[1]}", rpc, app_id, pid, mock.control, conn))
+        rows.append(measure(f"unchanged again {large[0]}/{large[1]}", rpc, app_id, pid, mock.control, conn))
+        conn.close()
+    finally:
+        if server is not None:
+            server.stop()
+        mock.stop()
+        drop_db(args.db)
+    if args.json:
+        print(json.dumps(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

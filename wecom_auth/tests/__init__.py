@@ -1,0 +1,3 @@
+from . import test_wecom_auth
+from . import test_wecom_auth_http
+from . import test_tour

@@ -1,0 +1,78 @@
+import inspect
+
+from odoo import _, api, fields, models
+from odoo.tools import sql
+
+
+def create_unique_index(cr, name, table, expressions):
+    """A unique index on both series: 19.0 folds ``create_unique_index`` into ``create_index(unique=True)`` and
+    ignores ``_sql_constraints``."""
+    if "unique" in inspect.signature(sql.create_index).parameters:
+        sql.create_index(cr, name, table, expressions, unique=True)
+    else:
+        sql.create_unique_index(cr, name, table, expressions)
+
+
+class WeComDepartment(models.Model):
+    """A department of a company's WeCom directory, as the directory application sees it (a mirror: the
+    directory sync and ``change_contact`` callbacks write it; edit the directory in WeCom)."""
+
+    _name = "wecom.department"
+    _description = "WeCom Department"
+    _parent_store = True
+    _order = "sequence desc, wecom_id"  # WeCom shows larger ``order`` values first
+    _rec_name = "complete_name"
+    _check_company_auto = True
+
+    wecom_id = fields.Integer(string="WeCom ID", required=True, readonly=True, index=True)
+    name = fields.Char(required=True, readonly=True)
+    complete_name = fields.Char(compute="_compute_complete_name", recursive=True, store=True)
+    parent_id = fields.Many2one(
+        "wecom.department", string="Parent Department", index=True, readonly=True, ondelete="set null"
+    )
+    parent_path = fields.Char(index=True)
+    child_ids = fields.One2many("wecom.department", "parent_id", string="Sub-departments", readonly=True)
+    sequence = fields.Integer(readonly=True, help="WeCom's order of the department among its siblings.")
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True)
+    application_id = fields.Many2one(
+        "wecom.application", string="Synced By", readonly=True, ondelete="set null", check_company=True
+    )
+    member_ids = fields.Many2many(
+        "wecom.member", "wecom_department_member_rel", "department_id", "member_id", string="Members", readonly=True
+    )
+    member_count = fields.Integer(compute="_compute_member_count", string="Member Count")
+    active = fields.Boolean(default=True, readonly=True)
+
+    def init(self):
+        create_unique_index(
+            self.env.cr, "wecom_department_company_wecom_id_uniq", self._table, ["company_id", "wecom_id"]
+        )
+
+    @api.depends("name", "parent_id.complete_name")
+    def _compute_complete_name(self):
+        for department in self:
+            if department.parent_id:
+                department.complete_name = f"{department.parent_id.complete_name} / {department.name}"
+            else:
+                department.complete_name = department.name
+
+    def _compute_member_count(self):
+        counts = dict(
+            self.env["wecom.member"]._read_group([("department_ids", "in", self.ids)], ["department_ids"], ["__count"])
+        )
+        for department in self:
+            department.member_count = counts.get(department, 0)
+
+    def action_view_members(self):
+        """Button: the members of this department and of its sub-departments."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id("wecom_base.wecom_member_action")
+        action["domain"] = [("department_ids", "child_of", self.id)]
+        action["context"] = {}
+        action["name"] = _("Members of %(department)s", department=self.complete_name)
+        return action
+
+    def _wecom_mirror_changed(self):
+        """Hook: these departments were created, changed or archived by a sync or a callback (``wecom_hr``
+        follows them with ``hr.department``). Called once per sync or event, after the mirror is written."""
+        return True
