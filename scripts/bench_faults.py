@@ -10,10 +10,13 @@ the cron finish: messages waiting for a retry are made due 5 s after their failu
 every message is in a final state, that the mock received each (by a unique marker in its content) exactly
 once, and that every failure has a reason.
 
-Faults: errcode -1, 45009, 45033 (on ``message/send``); the tokens expired (42001) or revoked (40014) by the
-mock; HTTP 502; dropped connections; answers slower than the timeout; the mock killed and restarted on its
-port; the PostgreSQL connections of the cron worker terminated (``pg_terminate_backend``); the cron worker
-killed with SIGKILL.
+Faults: a 25 s outage (HTTP 502 on every send, retries compressed to 1-2 s, the cron every second: the
+calls made meanwhile are counted); errcode -1, 45009, 45033 (on ``message/send``); the tokens expired
+(42001) or revoked (40014) by the mock; HTTP 502; dropped connections; answers slower than the timeout;
+the mock killed and restarted on its port; the PostgreSQL connections of the cron worker terminated
+(``pg_terminate_backend``); the cron worker killed with SIGKILL. Then 40 messages to one member (pacing:
+at most 30 reach WeCom in the first minute). Retries wait 6-12 s (``wecom_base.message_retry_base`` /
+``_max``), and the drain keeps 8 sends in flight (``--concurrency``).
 
 Prints a table: fault, sent, partial, failed, duplicates, lost (sent but never received, or not final at
 the end), failures without a reason, gettoken calls, seconds. Exits non-zero when a message is lost,
@@ -53,6 +56,8 @@ SEND = "/cgi-bin/message/send"
 TIMEOUT = 1.5  # wecom_base.timeout during the benchmark
 LEASE = 30  # wecom_base.message_claim_lease during the benchmark
 RETRY_AFTER = 5  # seconds between a failed try and its retry (instead of the 30 s and more of production)
+RETRY = (6, 12)  # wecom_base.message_retry_base / _max during the benchmark (a circuit's probes too)
+OUTAGE = 25  # seconds of the outage fault
 FINAL = ("sent", "partial", "exception", "cancel")
 
 
@@ -62,6 +67,7 @@ class Bench:
         self.sql, self.admin, self.app_id = sql, admin, app_id
         self.received = []  # mock records saved before the mock is killed
         self.gettoken_before_restart = 0
+        self.extra = {}  # figures of one fault (calls during an outage, sends in the first minute)
 
     # ------------------------------------------------------------------ helpers
     def query(self, query, params=()):
@@ -155,8 +161,28 @@ class Bench:
         os.kill(pid, signal.SIGKILL)
         return f"cron worker {pid} killed (SIGKILL); the Odoo master starts a new one"
 
+    def set_retry(self, base, maximum):
+        self.admin("ir.config_parameter", "set_param", "wecom_base.message_retry_base", str(base))
+        self.admin("ir.config_parameter", "set_param", "wecom_base.message_retry_max", str(maximum))
+
+    def fault_outage(self):
+        """HTTP 502 on every send for OUTAGE seconds, retries compressed to 1-2 s, the cron every second:
+        the circuit opens, one probe per interval goes out, no message fails."""
+        self.set_retry(1, 2)
+        before = self.mock.control.count(SEND)
+        self.mock.control.add_fault(path=SEND, status=502, times=-1)
+        end = time.time() + OUTAGE
+        while time.time() < end:
+            self.trigger_cron()
+            time.sleep(1)
+        calls = self.mock.control.count(SEND) - before
+        self.mock.control.clear_faults()
+        self.extra["calls_during_fault"] = calls
+        return f"HTTP 502 on every send for {OUTAGE} s: {calls} calls to message/send meanwhile"
+
     def faults(self):
         return {
+            "outage": (f"{OUTAGE} s outage (HTTP 502), retries 1-2 s", self.fault_outage),
             "minus1": ("errcode -1", self.fault_errcode(-1)),
             "45009": ("errcode 45009", self.fault_errcode(45009)),
             "45033": ("errcode 45033", self.fault_errcode(45033)),
@@ -182,7 +208,8 @@ class Bench:
             "wecom.message",
             "create",
             [
-                {"application_id": self.app_id, "to_userids": f"user{i % 50}", "content": f"{marker}{i}"}
+                # one member per message: the pacing per member has its own run (pacing40)
+                {"application_id": self.app_id, "to_userids": f"user{i}", "content": f"{marker}{i}"}
                 for i in range(self.args.messages)
             ],
         )
@@ -198,7 +225,10 @@ class Bench:
             time.sleep(0.2)
         self.mock.control.clear_faults()
         self.finish(first, last, len(ids))
+        self.set_retry(*RETRY)
         result = self.check(marker, first, last)
+        result.update(self.extra)
+        self.extra = {}
         result.update(
             fault=label,
             key=key,
@@ -207,6 +237,42 @@ class Bench:
             seconds=round(time.perf_counter() - started, 1),
             done_at_injection=done_at_injection,
             injected_after_s=round(injected_at - queued_at, 2),
+        )
+        return result
+
+    def run_pacing(self, count=40, member="zhangsan"):
+        """``count`` messages to one member: WeCom delivers 30 a minute to a member and drops the rest, so
+        the outbox hands it at most 30 in the first minute; the rest wait (no try, no failure)."""
+        self.mock.control.reset()
+        marker = f"flt-pacing-{uuid.uuid4().hex[:6]}-"
+        started = time.perf_counter()
+        ids = self.admin(
+            "wecom.message",
+            "create",
+            [{"application_id": self.app_id, "to_userids": member, "content": f"{marker}{i}"} for i in range(count)],
+        )
+        first, last = min(ids), max(ids)
+        self.admin("wecom.message", "action_send", ids)
+        first_minute = 0
+        while time.perf_counter() - started < 58:
+            self.trigger_cron()
+            time.sleep(2)
+            first_minute = sum(
+                1 for m in self.mock.control.messages() if m["payload"]["text"]["content"].startswith(marker)
+            )
+        waiting = self.counts(first, last).get("outgoing", 0)
+        self.finish(first, last, len(ids), travel=False)
+        result = self.check(marker, first, last)
+        result.update(
+            fault=f"{count} messages to one member",
+            key="pacing40",
+            detail=f"{first_minute} reached WeCom in the first minute, {waiting} waited",
+            messages=len(ids),
+            seconds=round(time.perf_counter() - started, 1),
+            sent_first_minute=first_minute,
+            waited=waiting,
+            injected_after_s=0,
+            done_at_injection=0,
         )
         return result
 
@@ -229,10 +295,10 @@ class Bench:
         time.sleep(random.uniform(0.005, 0.03))
         return sum(n for state, n in self.counts(first, last).items() if state in FINAL)
 
-    def finish(self, first, last, total):
-        """Let the cron finish. Retries wait for their backoff (30 s and more): travel it, but only
-        RETRY_AFTER seconds after the failure, so that WeCom processes a late request before its resend, as
-        the real backoff ensures. Claims of a dead sender are left to their lease."""
+    def finish(self, first, last, total, travel=True):
+        """Let the cron finish. Retries wait for their backoff: travel it, but only RETRY_AFTER seconds
+        after the failure, so that WeCom processes a late request before its resend, as the real backoff
+        ensures. Claims of a dead sender are left to their lease. ``travel=False``: wait for real (pacing)."""
         deadline = time.time() + LEASE + 180
         waiting_since = {}
         while time.time() < deadline:
@@ -246,7 +312,7 @@ class Bench:
                 [first, last],
             ):
                 waiting_since.setdefault(message_id, now)
-            due = [mid for mid, since in waiting_since.items() if now - since >= RETRY_AFTER]
+            due = [mid for mid, since in waiting_since.items() if travel and now - since >= RETRY_AFTER]
             for mid in due:
                 del waiting_since[mid]
             if due:
@@ -311,6 +377,7 @@ def main():
     parser.add_argument("--faults", default="all", help="comma-separated keys (default: all), e.g. minus1,sigkill")
     parser.add_argument("--json", action="store_true", help="print the results as one JSON line too")
     parser.add_argument("--keep-db", action="store_true")
+    parser.add_argument("--concurrency", type=int, default=8, help="wecom_base.message_concurrency (default 8)")
     args = parser.parse_args()
 
     database = f"wecom_bench_faults_{os.getpid()}"
@@ -324,14 +391,19 @@ def main():
         server = OdooServer(database, log, workers=1, cron_threads=1).start()
         admin = Rpc(server.port, database)
         app_id = configure_wecom(admin, mock.url, timeout=TIMEOUT)
-        for key, value in (("wecom_base.message_claim_lease", LEASE), ("wecom_base.message_batch_size", 50)):
+        for key, value in (
+            ("wecom_base.message_claim_lease", LEASE),
+            ("wecom_base.message_batch_size", 50),
+            ("wecom_base.message_concurrency", args.concurrency),
+        ):
             admin("ir.config_parameter", "set_param", key, str(value))
         sql = pg_connect(database)
         bench = Bench(args, database, mock, server, sql, admin, app_id)
-        keys = list(bench.faults()) if args.faults == "all" else args.faults.split(",")
+        bench.set_retry(*RETRY)
+        keys = [*bench.faults(), "pacing40"] if args.faults == "all" else args.faults.split(",")
         for key in keys:
             print(f"fault {key} ...", flush=True)
-            result = bench.run(key)
+            result = bench.run_pacing() if key == "pacing40" else bench.run(key)
             results.append(result)
             print(
                 f"  {result['detail']}: sent {result['sent']}, partial {result['partial']}, failed "
@@ -343,15 +415,21 @@ def main():
             for reason, count in result["reasons"]:
                 print(f"    {count} x {reason}")
         print()
-        print(f"fault matrix: {args.messages} messages per fault; {machine()}")
+        print(f"fault matrix: {args.messages} messages per fault, concurrency {args.concurrency}; {machine()}")
         print(
-            "| fault | sent | partial | failed | duplicates | lost | failed without reason | gettoken | retried | s |"
+            "| fault | sent | partial | failed | duplicates | lost | failed without reason | gettoken | retried | s "
+            "| note |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in results:
+            note = ""
+            if "calls_during_fault" in r:
+                note = f"{r['calls_during_fault']} calls during the outage"
+            elif "sent_first_minute" in r:
+                note = f"{r['sent_first_minute']} sent in the first minute, {r['waited']} waited"
             print(
                 f"| {r['fault']} | {r['sent']} | {r['partial']} | {r['failed']} | {r['duplicates']} | {r['lost']} "
-                f"| {r['no_reason']} | {r['gettoken']} | {r['retried']} | {r['seconds']} |"
+                f"| {r['no_reason']} | {r['gettoken']} | {r['retried']} | {r['seconds']} | {note} |"
             )
         if args.json:
             print(json.dumps([{k: v for k, v in r.items() if k != "reasons"} for r in results]))

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -42,14 +43,24 @@ def main():
     parser.add_argument("--batch", type=int, default=200, help="outbox batch size")
     parser.add_argument("--db", default=f"wecom_bench_{os.getpid()}")
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON line too")
+    parser.add_argument(
+        "--concurrency", type=int, default=None, help="wecom_base.message_concurrency (default: the addon's, 8)"
+    )
+    parser.add_argument(
+        "--latency",
+        default="0",
+        help="comma-separated delays in ms that the mock adds to every message/send (e.g. 0,50,150)",
+    )
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
+    latencies = [float(ms) for ms in args.latency.split(",")]
 
     odoo_path = os.environ.get("ODOO_PATH")
     if odoo_path:
         sys.path.insert(0, odoo_path)
     sys.path.insert(0, REPO)
     import requests  # noqa: PLC0415
+    import requests.adapters  # noqa: PLC0415
 
     import odoo  # noqa: PLC0415
 
@@ -99,12 +110,16 @@ def main():
         )
         registry = odoo.modules.registry.Registry(args.db)
         rows = []
-        for size in sizes:
+        for size, latency in [(size, latency) for latency in latencies for size in sizes]:
             mock.reset()
+            if latency:
+                mock.add_fault(path="/cgi-bin/message/send", delay=latency / 1000, times=-1)
             with registry.cursor() as cr:
                 env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {})
                 env["ir.config_parameter"].set_param("wecom_base.api_base_url", mock.url)
                 env["ir.config_parameter"].set_param("wecom_base.message_batch_size", str(args.batch))
+                if args.concurrency:
+                    env["ir.config_parameter"].set_param("wecom_base.message_concurrency", str(args.concurrency))
                 env.company.wecom_corp_id = DEFAULT_CORP_ID
                 app = env["wecom.application"].search([("agent_id", "=", DEFAULT_AGENT_ID)]) or env[
                     "wecom.application"
@@ -115,7 +130,8 @@ def main():
                     [
                         {
                             "application_id": app.id,
-                            "to_userids": f"user{i % 50}",
+                            # one member per message: WeCom paces each member (30 a minute)
+                            "to_userids": f"user{i}",
                             "content": f"bench message {i}",
                             "state": "outgoing",
                         }
@@ -146,6 +162,8 @@ def main():
             stats = mock.stats()
             gettoken = stats["counts"].get("/cgi-bin/gettoken", 0)
             payloads = [m["payload"] for m in stats["messages"]]
+            if latency:
+                payloads = payloads[:200]  # sequential raw posts at that latency: a sample is enough
             # raw baseline: the same payloads, the same mock, one pooled requests.Session
             token = requests.get(
                 f"{mock.url}/cgi-bin/gettoken",
@@ -162,14 +180,37 @@ def main():
                     timeout=10,
                 ).json()
             raw_s = time.perf_counter() - start
+            # and with as many requests in flight as the addon keeps (threads, a pool as large)
+            concurrency = args.concurrency or 8
+            pooled = requests.Session()
+            pooled.mount("http://", requests.adapters.HTTPAdapter(pool_maxsize=concurrency))
+            all_payloads = [m["payload"] for m in stats["messages"]][: max(len(payloads), 1000)]
+
+            def post(payload, session=pooled, access_token=token["access_token"]):
+                return session.post(
+                    f"{mock.url}/cgi-bin/message/send",
+                    params={"access_token": access_token},
+                    json=payload,
+                    timeout=10,
+                ).json()
+
+            with ThreadPoolExecutor(concurrency) as threads:
+                start = time.perf_counter()
+                list(threads.map(post, all_payloads))
+                raw_concurrent_s = time.perf_counter() - start
             sent = states.get("sent", 0)
             rows.append(
                 {
                     "n": size,
+                    "latency_ms": latency,
                     "queue_s": queue_s,
                     "drain_s": drain_s,
                     "msg_s": sent / drain_s if drain_s else 0,
                     "ratio": (drain_s / max(sent, 1)) / (raw_s / max(len(payloads), 1)) if payloads else 0,
+                    "raw_concurrent_msg_s": len(all_payloads) / raw_concurrent_s if raw_concurrent_s else 0,
+                    "ratio_concurrent": (drain_s / max(sent, 1)) / (raw_concurrent_s / max(len(all_payloads), 1))
+                    if all_payloads
+                    else 0,
                     "gettoken": gettoken,
                     "sent": sent,
                     "other": {k: v for k, v in states.items() if k != "sent"},
@@ -178,20 +219,24 @@ def main():
                     "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                 }
             )
-            print(f"N={size}: drained in {drain_s:.1f}s", flush=True)
+            print(f"N={size}, latency {latency:g} ms: drained in {drain_s:.1f}s", flush=True)
             with registry.cursor() as cr:
                 cr.execute("DELETE FROM wecom_message")
                 del app_id
         print()
-        print(f"machine: {os.cpu_count()} CPU, python {sys.version.split()[0]}, batch {args.batch}")
         print(
-            "| N | queue s | drain s | msg/s | addon/raw time per msg | gettoken | sent | not sent | "
-            "RSS before MB | RSS after MB | peak RSS MB |"
+            f"machine: {os.cpu_count()} CPU, load average {os.getloadavg()[0]:.2f}, python {sys.version.split()[0]}, "
+            f"batch {args.batch}, concurrency {args.concurrency or 'default (8)'}"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+        print(
+            "| N | latency ms | queue s | drain s | msg/s | addon/raw time per msg | raw threads msg/s | "
+            "addon/raw threads | gettoken | sent | not sent | RSS before MB | RSS after MB | peak RSS MB |"
+        )
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             print(
-                f"| {r['n']} | {r['queue_s']:.1f} | {r['drain_s']:.1f} | {r['msg_s']:.0f} | {r['ratio']:.2f} | "
+                f"| {r['n']} | {r['latency_ms']:g} | {r['queue_s']:.1f} | {r['drain_s']:.1f} | {r['msg_s']:.0f} | "
+                f"{r['ratio']:.2f} | {r['raw_concurrent_msg_s']:.0f} | {r['ratio_concurrent']:.2f} | "
                 f"{r['gettoken']} | {r['sent']} | {r['other'] or 0} | {r['rss_before']:.0f} | {r['rss_after']:.0f} | "
                 f"{r['peak_rss']:.0f} |"
             )

@@ -672,6 +672,7 @@ def test_reset_restores_defaults(api, mock):
         "uploads": [],
         "recalls": [],
         "faults": [],
+        "max_in_flight": 0,
     }
     assert api.gettoken("wwother", "other-secret")["errcode"] == 40013, "added apps are gone"
     assert api.robot({"msgtype": "text", "text": {"content": "x"}}, key="extra-robot-key")["errcode"] == 93000
@@ -879,3 +880,14 @@ def test_stats_are_json_snapshots(api, mock):
     first = mock.stats()
     first["messages"][0]["payload"]["text"]["content"] = "changed"
     assert mock.messages()[0]["payload"]["text"]["content"] == "snap"
+
+
+def test_max_in_flight_counts_requests_answered_at_once(api, mock):
+    token = api.token()
+    mock.add_fault(path=SEND, delay=0.3, times=-1)
+    threads = [threading.Thread(target=api.send, args=(token, text())) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert mock.stats()["max_in_flight"] == 3

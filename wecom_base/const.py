@@ -62,6 +62,23 @@ MESSAGE_RETRY_MAX = 3600
 # crash and is sent again (with WeCom's duplicate check on).
 MESSAGE_CLAIM_LEASE = 300
 ROBOT_MESSAGES_PER_MINUTE = 20  # WeCom's limit per group robot
+# Sends in flight at once per drain (1: one after the other); WeCom's 45033/45009 shrink it per application.
+PARAM_MESSAGE_CONCURRENCY = "wecom_base.message_concurrency"
+MESSAGE_CONCURRENCY = 8
+MESSAGE_CONCURRENCY_MAX = 32
+# Retry schedule (seconds): base before the 2nd try, doubled each try, at most max; an outage's probes too.
+PARAM_MESSAGE_RETRY_BASE = "wecom_base.message_retry_base"
+PARAM_MESSAGE_RETRY_MAX = "wecom_base.message_retry_max"
+# A message gives up on transport failures (outage) only this many hours after it was queued.
+PARAM_MESSAGE_EXPIRY_HOURS = "wecom_base.message_expiry_hours"
+MESSAGE_EXPIRY_HOURS = 24
+# Consecutive transport failures of an application after which its circuit opens (queued messages wait).
+CIRCUIT_FAILURES = 3
+# WeCom drops app messages beyond these per member and application (path/90236); 0 turns pacing off.
+PARAM_MEMBER_RATE_PER_MINUTE = "wecom_base.member_rate_per_minute"
+PARAM_MEMBER_RATE_PER_HOUR = "wecom_base.member_rate_per_hour"
+MEMBER_RATE_PER_MINUTE = 30
+MEMBER_RATE_PER_HOUR = 1000
 
 # --- Callbacks (wecom.callback, wecom.callback.event) -------------------------------------------------
 CALLBACK_MAX_BODY = 1024 * 1024  # bytes; WeCom's envelopes are a few kilobytes

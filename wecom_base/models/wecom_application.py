@@ -86,6 +86,12 @@ class WeComApplication(models.Model):
     token_expiration_time = fields.Datetime(compute="_compute_token_state", string="Token Expires")
     last_error = fields.Text(compute="_compute_token_state", string="Last Error")
     last_error_date = fields.Datetime(compute="_compute_token_state", string="Last Error On")
+    # The outbox's circuit of this application (wecom.message.channel): empty when WeCom answers.
+    outage_since = fields.Datetime(
+        compute="_compute_outage_since",
+        string="WeCom Unreachable Since",
+        help="Since when the outbox could not reach WeCom for this application; its queued messages wait.",
+    )
 
     # What refresh_app_info() read from WeCom (agent/get).
     wecom_name = fields.Char(string="Name in WeCom", readonly=True, copy=False)
@@ -135,6 +141,12 @@ class WeComApplication(models.Model):
             app.token_expiration_time = state.expires_at if state else False
             app.last_error = state.last_error if state else False
             app.last_error_date = state.last_error_date if state else False
+
+    def _compute_outage_since(self):
+        channels = self.env["wecom.message.channel"].sudo().search([("application_id", "in", self.ids)])
+        since = {channel.application_id.id: channel.outage_since for channel in channels}
+        for app in self:
+            app.outage_since = since.get(app.id, False)
 
     def _compute_access_token(self):
         states = self.env["wecom.application.token"].sudo().search([("application_id", "in", self.ids)])

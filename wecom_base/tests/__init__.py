@@ -10,6 +10,7 @@ from . import test_rpc_arguments
 from . import test_tour
 from . import test_bad_input
 from . import test_outbox_batch
+from . import test_outbox_flow
 from . import test_housekeeping
 from . import test_chatter
 from . import test_fault_matrix

@@ -39,7 +39,7 @@ class TestMessageConcurrency(TransactionCase):
                 cr.execute("UPDATE wecom_message SET state = 'draft' WHERE id IN %s", [tuple(self._others)])
             messages = env["wecom.message"].create(
                 [
-                    {"application_id": app.id, "to_userids": "zhangsan", "content": f"c{i}", "state": "outgoing"}
+                    {"application_id": app.id, "to_userids": f"user{i}", "content": f"c{i}", "state": "outgoing"}
                     for i in range(MESSAGES)
                 ]
             )

@@ -6,9 +6,10 @@ from unittest.mock import patch
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
+from .. import const
 from .common import WeComCase
 
-OUTBOX_LOGGER = "odoo.addons.wecom_base.models.wecom_message"
+OUTBOX_LOGGER = "odoo.addons.wecom_base.models.wecom_message_queue"
 
 
 @tagged("post_install", "-at_install")
@@ -17,6 +18,8 @@ class TestOutboxBatch(WeComCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.Message = cls.env["wecom.message"]
+        # one send after the other: the mock's faults hit requests in the order they arrive
+        cls.env["ir.config_parameter"].sudo().set_param(const.PARAM_MESSAGE_CONCURRENCY, "1")
 
     def queue(self, *contents, **kwargs):
         kwargs.setdefault("userids", ["zhangsan"])

@@ -148,9 +148,9 @@ class TestWeComMessage(WeComCase):
             [(u["type"], u["filename"], u["size"]) for u in uploads[-2:]],
             [("image", "dot.png", len(base64.b64decode(PNG))), ("file", "report.txt", 6)],
         )
-        sent = [m["payload"] for m in self.mock.messages()[-2:]]
-        self.assertEqual(sent[0]["image"], {"media_id": first.media_id})
-        self.assertEqual(sent[1]["file"], {"media_id": second.media_id})
+        sent = {m["payload"]["msgtype"]: m["payload"] for m in self.mock.messages()[-2:]}  # sent concurrently
+        self.assertEqual(sent["image"]["image"], {"media_id": first.media_id})
+        self.assertEqual(sent["file"]["file"], {"media_id": second.media_id})
         # a retry within 3 days reuses the uploaded media
         first.write({"state": "exception"})
         with self.assertMockCalls(media_upload=0, message_send=1):
@@ -220,8 +220,9 @@ class TestWeComMessage(WeComCase):
         )
 
     def test_retries_exhausted(self):
+        """A token WeCom keeps refusing (after its renewal) gives up after wecom_base.message_max_tries."""
         self.env["ir.config_parameter"].sudo().set_param(const.PARAM_MESSAGE_MAX_TRIES, "2")
-        self.mock.add_fault(path="/cgi-bin/message/send", errcode=-1, errmsg="system busy", times=-1)
+        self.mock.add_fault(path="/cgi-bin/message/send", errcode=40014, errmsg="invalid access_token", times=-1)
         message = self.send()
         self.drain()
         self.assertEqual(message.state, "outgoing")
@@ -230,9 +231,31 @@ class TestWeComMessage(WeComCase):
         self.assertEqual(message.state, "exception")
         self.assertEqual(message.failure_type, "retry_exhausted")
         self.assertIn("2 tries", message.failure_reason)
+        self.assertIn("40014", message.failure_reason)
+
+    def test_transport_failures_give_up_by_age_not_tries(self):
+        """-1 (and the network, HTTP 5xx) is retried whatever the count of tries, until the message is older
+        than wecom_base.message_expiry_hours."""
+        self.env["ir.config_parameter"].sudo().set_param(const.PARAM_MESSAGE_MAX_TRIES, "2")
+        self.mock.add_fault(path="/cgi-bin/message/send", errcode=-1, errmsg="system busy", times=-1)
+        message = self.send()
+        with self.assertWeComWarning("unreachable"):  # the third failure in a row opens the circuit
+            for _try in range(3):
+                self.drain()
+                self.assertEqual(message.state, "outgoing")
+                message.next_try_date = datetime.utcnow() - timedelta(seconds=1)
+                channel = self.env["wecom.message.channel"].search([])
+                channel.next_probe_at = datetime.utcnow() - timedelta(seconds=1)
+        self.assertEqual(message.try_count, 3)
+        message.queued_date = datetime.utcnow() - timedelta(hours=24, minutes=1)
+        self.drain()
+        self.assertEqual((message.state, message.failure_type), ("exception", "retry_exhausted"))
+        self.assertIn("24 hours", message.failure_reason)
         self.assertIn("-1", message.failure_reason)
 
     def test_config_error_fails_at_once(self):
+        # one send after the other: the fault hits the first request to arrive
+        self.env["ir.config_parameter"].sudo().set_param(const.PARAM_MESSAGE_CONCURRENCY, "1")
         self.mock.add_fault(path="/cgi-bin/message/send", errcode=48002, errmsg="api forbidden")
         first = self.send(content="first")
         second = self.send(content="second")
@@ -250,7 +273,8 @@ class TestWeComMessage(WeComCase):
         self.drain()
         self.assertEqual(message.state, "outgoing", "a fresh claim belongs to a live sender")
         message.write({"claimed_at": datetime.utcnow() - timedelta(seconds=lease + 5)})
-        self.drain()
+        with self.assertWeComWarning("left in flight by a stopped sender"):
+            self.drain()
         self.assertEqual(message.state, "sent")
         payload = self.last_payload()
         self.assertEqual(payload["enable_duplicate_check"], 1)

@@ -1,5 +1,4 @@
-from odoo import _, api, fields, models
-from odoo.exceptions import UserError
+from odoo import api, fields, models
 
 
 class WeComMessageComposer(models.TransientModel):
@@ -40,8 +39,7 @@ class WeComMessageComposer(models.TransientModel):
 
     def action_send(self):
         self.ensure_one()
-        if not self.user_ids:
-            raise UserError(_("Choose at least one recipient."))
+        # the rules (recipients, sizes, who may send) are the message's: wecom_send runs them
         message = self.env["wecom.message"].wecom_send(
             self.application_id, msgtype=self.msgtype, content=self.content, users=self.user_ids
         )

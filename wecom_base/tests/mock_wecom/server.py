@@ -26,7 +26,7 @@ control endpoints under ``/_mock/`` (JSON in and out):
                              (``/wwlogin/sso/login``, ``/connect/oauth2/authorize``): they send the browser
                              back to ``redirect_uri`` with a fresh code; with nobody, they show a page
 ``GET /_mock/stats``         ``{"counts", "tokens_issued", "messages", "robot_messages", "uploads",
-                             "recalls", "faults"}``
+                             "recalls", "faults", "max_in_flight"}`` (the most API requests answered at once)
 ==========================  =====================================================================
 
 Codes the mock chooses where WeCom's documentation is vague:
@@ -260,6 +260,8 @@ class MockState:
             self.robot_windows = {}  # key -> [times of accepted robot sends]
             self.uploads = []
             self.recalls = []
+            self.in_flight = 0  # API requests being answered now (a fault's delay included)
+            self.max_in_flight = 0
             self.login = LoginCodes()
             self.add_app(DEFAULT_CORP_ID, DEFAULT_SECRET, DEFAULT_AGENT_ID)
 
@@ -332,6 +334,7 @@ class MockState:
                         "uploads": self.uploads,
                         "recalls": self.recalls,
                         "faults": self.faults,
+                        "max_in_flight": self.max_in_flight,
                     }
                 )
             )
@@ -415,13 +418,19 @@ class Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.counts[path] = state.counts.get(path, 0) + 1
             generation = state.generation
-        fault = state.take_fault(path)
-        if fault and self._apply_fault(fault, generation):
-            return None
-        handler = self.ROUTES.get(path)
-        if handler is None:
-            return self._json({"errcode": 404, "errmsg": "unknown path"}, status=404)
-        return handler(self, query, body)
+            state.in_flight += 1
+            state.max_in_flight = max(state.max_in_flight, state.in_flight)
+        try:
+            fault = state.take_fault(path)
+            if fault and self._apply_fault(fault, generation):
+                return None
+            handler = self.ROUTES.get(path)
+            if handler is None:
+                return self._json({"errcode": 404, "errmsg": "unknown path"}, status=404)
+            return handler(self, query, body)
+        finally:
+            with state.lock:
+                state.in_flight -= 1
 
     # ------------------------------------------------------------------ faults
     def _drop(self):

@@ -1,0 +1,562 @@
+"""The outbox queue: claims, the cron's drain, concurrent sends and storing the outcomes.
+
+A drain claims a batch (``FOR NO KEY UPDATE SKIP LOCKED`` in a short transaction of its own), sends it,
+and stores every outcome in the cron's transaction, committed after each batch. Application messages go
+out concurrently (:class:`_Flight`: up to ``wecom_base.message_concurrency`` requests in flight, HTTP on
+threads that never touch the cursor), gated by the application's circuit (``wecom_message_channel.py``)
+and by the pacing of each member (``wecom_message_member_send.py``); other channels one after the other.
+One try and its outcome values are in ``wecom_message_attempt.py``.
+"""
+
+import logging
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from datetime import timedelta
+
+from markupsafe import Markup
+from psycopg2.extensions import TRANSACTION_STATUS_INTRANS
+
+from odoo import api, fields, models
+
+from .. import compat, const
+from ..lib import WeComError, WeComTokenError
+from ..lib.flow_control import WindowRegistry
+from .wecom_message_attempt import is_rate_error, is_transport_error
+
+_logger = logging.getLogger(__name__)
+
+# outcomes stored together while sends are in flight (a savepoint and a flush each)
+STORE_CHUNK = 25
+
+# (database, application id) -> the AIMD window of concurrent sends, for the life of the process
+windows = WindowRegistry()
+_pool = None
+_pool_lock = threading.Lock()
+
+
+def _http_pool():
+    """The process's threads for the HTTP calls of the outbox (created on first use, after a fork)."""
+    global _pool  # noqa: PLW0603 - one pool per process, created lazily
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=const.MESSAGE_CONCURRENCY_MAX, thread_name_prefix="wecom-outbox")
+        return _pool
+
+
+class _Job:
+    """One application message in flight: what the thread sends and what the outcome needs."""
+
+    __slots__ = ("app", "members", "message", "payload", "replayed", "ticket", "token", "try_count", "window")
+
+    def __init__(self, message, app, payload, token, window, members):
+        self.message, self.app, self.payload, self.token = message, app, payload, token
+        self.window, self.members = window, members
+        self.try_count = message.try_count + 1
+        self.replayed = False
+        self.ticket = None
+
+
+class _Flight:
+    """Application messages sent concurrently, up to each application's window in flight, for one
+    drain: sends in flight when a batch ends go on while it is stored and the next one is claimed.
+
+    Everything that touches the database (payloads, tokens, outcomes, circuit, pacing) runs in the
+    calling thread, on the cron's cursor; the pool's threads only call ``message/send``.
+    """
+
+    def __init__(self, model):
+        self.model = model.browse()
+        self.env = model.env
+        self.settings = self.model._wecom_outbox_settings()
+        self.client = None
+        self.outcomes = []  # [(message id, values)] not stored yet
+        self.running = {}  # future -> job, in flight
+        self.finished = []  # [(future, job)] ended, outcome not taken yet
+        self.replays = []  # jobs to send again with a renewed token
+        self.tokens = {}  # application id -> token
+        self.channels = {}  # application id -> circuit state
+        self.pacers = {}  # application id -> MemberPacer
+        self.members = {}  # message id -> the members it counts against (read by load())
+        self.sends = []  # [(application id, members)] delivered, not recorded yet
+        self.deferred = {}  # application id -> indexes in outcomes of messages waiting for its circuit
+        self.stored = []  # [(outcomes, sends)] stored since the batch's savepoint
+
+    def load(self, messages):
+        """Read what the batch ``messages`` needs: circuits of new applications, history of new members."""
+        apps = messages.application_id.filtered(lambda app: app.id not in self.channels)
+        self.channels.update(self.env["wecom.message.channel"]._wecom_channels(apps))
+        self.members.update(
+            self.env["wecom.message.member.send"]._wecom_load_pacers(self.pacers, messages, self.settings)
+        )
+
+    def new_batch(self):
+        """A batch (and its savepoint) begins."""
+        self.stored = []
+
+    def store_collected(self, force=False):
+        """Store the outcomes taken so far, and count their sends for the pacing: in chunks while sends
+        are in flight (the thread would wait anyway), the rest (``force``) at the end of the batch."""
+        if not self.outcomes or (not force and len(self.outcomes) < STORE_CHUNK):
+            return
+        outcomes, sends = self.outcomes, self.sends
+        self.outcomes, self.sends, self.deferred = [], [], {}
+        self._store(outcomes, sends)
+        self.stored.append((outcomes, sends))
+
+    def restore(self):
+        """The batch's savepoint was rolled back: store again what was stored since."""
+        for outcomes, sends in self.stored:
+            self._store(outcomes, sends)
+
+    def _store(self, outcomes, sends):
+        self.model._wecom_store_outcomes(outcomes)
+        if sends:
+            self.env["wecom.message.member.send"]._wecom_record(sends)
+        self.model.browse([message_id for message_id, _values in outcomes])._wecom_log_outcomes()
+
+    def submit(self, message):
+        """Send ``message`` (or defer it), waiting first while its application's window is full."""
+        app = message.application_id
+        channel = self.channels[app.id]
+        if not channel.may_send():
+            self._defer(message, channel.next_probe_at, app.id)
+            return
+        members = self.members.pop(message.id, None)
+        if members is None:
+            members = self.model._wecom_paced_members(message)
+        pacer = self.pacers[app.id]
+        now = time.time()
+        wait_seconds = pacer.wait(members, now)
+        if wait_seconds > 0:
+            # not a try: WeCom would drop it silently; it waits as it is
+            reason = self.env._(
+                "Waiting: WeCom delivers at most %(minute)s messages a minute and %(hour)s an hour to one member.",
+                minute=self.settings["member_per_minute"],
+                hour=self.settings["member_per_hour"],
+            )
+            self._wait(message, fields.Datetime.now() + timedelta(seconds=wait_seconds), reason)
+            return
+        try:
+            payload = message._wecom_prepare_payload()
+            token = self._token(app)
+        except WeComError as exc:
+            channel.release_probe()
+            self.outcomes.append((message.id, message._wecom_failure_values(exc, message.try_count + 1)))
+            return
+        except Exception:
+            channel.release_probe()
+            raise
+        pacer.take(members, now)
+        self.make_room(app)
+        self._start(_Job(message, app, payload, token, self._window(app), members))
+
+    def make_room(self, app):
+        """Wait while the window of ``app`` is full. A send that ends frees its place at once: its outcome
+        is taken (database work) on the next call, while the window is full again, so that the next send
+        does not wait for it."""
+        window = self._window(app)
+        while True:
+            self._start_replays()
+            if self._in_flight(app) < window.limit:
+                return
+            if self.finished:
+                self._collect()
+                continue
+            self.store_collected()
+            self._wait_some()
+
+    def finish(self):
+        """Wait for every send in flight and take its outcome."""
+        while self.running or self.finished or self.replays:
+            self._collect()
+            self._start_replays(ignore_window=not self.running)
+            if self.running:
+                self._wait_some()
+
+    # ------------------------------------------------------------------ internals
+    def _window(self, app):
+        return windows.get((self.env.cr.dbname, app.id), self.settings["concurrency"])
+
+    def _token(self, app):
+        if app.id not in self.tokens:
+            self.tokens[app.id] = app._wecom_get_token()
+        return self.tokens[app.id]
+
+    def _start(self, job):
+        if self.client is None:
+            self.client = self.model._wecom_client()
+        job.ticket = job.window.ticket()
+        self.running[_http_pool().submit(self.client.send_message, job.token, job.payload)] = job
+
+    def _defer(self, message, until, app_id):
+        """The application's circuit is open: the message waits for the next probe (not a try)."""
+        self.deferred.setdefault(app_id, []).append(len(self.outcomes))
+        reason = self.env._(
+            "Waiting: WeCom unreachable since %(since)s UTC; one message probes it per retry interval.",
+            since=fields.Datetime.to_string(self.channels[app_id].outage_since),
+        )
+        self._wait(message, until, reason, outage=True)
+
+    def _wait(self, message, until, reason, outage=False):
+        """The message waits as it is, untried, until ``until`` (its reason on the form)."""
+        values = {"state": "outgoing", "next_try_date": until, "claimed_at": False, "failure_reason": reason}
+        self.outcomes.append((message.id, {**values, "wait_outage": outage}))
+
+    def _in_flight(self, app):
+        return sum(1 for running in self.running.values() if running.app == app)
+
+    def _wait_some(self):
+        """Wait until sends end; they leave the window. A success's outcome waits in ``finished``; a failure
+        is taken at once, as it may open the circuit, shrink the window or need a new token before the next
+        send."""
+        done = wait(self.running, return_when=FIRST_COMPLETED).done
+        for future in done:
+            self.finished.append((future, self.running.pop(future)))
+        if any(future.exception() is not None for future in done):
+            self._collect()
+
+    def _start_replays(self, ignore_window=False):
+        """Send again, with the renewed token, the sends whose token WeCom rejected (within the window)."""
+        for job in list(self.replays):
+            if ignore_window or self._in_flight(job.app) < job.window.limit:
+                self.replays.remove(job)
+                self._start(job)
+
+    def _collect(self):
+        """Take the outcomes of the sends that ended."""
+        finished, self.finished = self.finished, []
+        for future, job in finished:
+            message, channel = job.message, self.channels[job.app.id]
+            try:
+                data = future.result()
+            except WeComTokenError as exc:
+                channel.success()  # WeCom answered
+                if not job.replayed:
+                    # renew once (on this thread: it needs the database), replay once
+                    _logger.info(
+                        "WeCom outbox: token of application %s rejected (%s), renewing", job.app.id, exc.errcode
+                    )
+                    try:
+                        self.tokens[job.app.id] = job.token = job.app._wecom_get_token(failed_token=job.token)
+                    except WeComError as renewal_error:
+                        values = message._wecom_failure_values(renewal_error, job.try_count)
+                    else:
+                        job.replayed = True
+                        self.replays.append(job)
+                        continue
+                else:
+                    values = message._wecom_failure_values(exc, job.try_count)
+            except WeComError as exc:
+                if is_rate_error(exc) and job.window.throttled(job.ticket):
+                    _logger.info(
+                        "WeCom outbox: application %s answered %s, %s send(s) in flight from now on",
+                        job.app.id,
+                        exc.errcode,
+                        job.window.limit,
+                    )
+                values = message._wecom_failure_values(exc, job.try_count)
+                if is_transport_error(exc):
+                    channel.failure(exc)
+                    if channel.is_open and values["state"] == "outgoing":
+                        values["next_try_date"] = max(values["next_try_date"], channel.next_probe_at)
+                else:
+                    channel.success()
+            except Exception as exc:  # noqa: BLE001 - one message must never stop the others
+                _logger.exception("WeCom outbox: message %s failed unexpectedly", message.id)
+                values = message._wecom_unexpected_values(exc, job.try_count)
+            else:
+                job.window.success()
+                if channel.success():
+                    self._release_deferred(job.app.id)
+                values = message._wecom_success_values(data, job.try_count)
+                self.sends.append((job.app.id, job.members))
+            self.outcomes.append((message.id, values))
+
+    def _release_deferred(self, app_id):
+        """The circuit closed: the messages of this batch that waited for it are due at once."""
+        for index in self.deferred.pop(app_id, []):
+            self.outcomes[index][1].update(next_try_date=False, wait_outage=False)
+
+
+class WeComMessage(models.Model):
+    _inherit = "wecom.message"
+
+    # ------------------------------------------------------------------ claims
+    # FOR NO KEY UPDATE SKIP LOCKED and a claim in one statement: the ORM has neither
+    _CLAIM_QUERY = """
+        WITH due AS (
+            SELECT id, claimed_at IS NOT NULL AS recovered
+              FROM wecom_message
+             WHERE state = 'outgoing'
+               AND (next_try_date IS NULL OR next_try_date <= CLOCK_TIMESTAMP() AT TIME ZONE 'UTC')
+               AND (claimed_at IS NULL OR claimed_at < CLOCK_TIMESTAMP() AT TIME ZONE 'UTC' - %s * INTERVAL '1 second')
+             ORDER BY COALESCE(next_try_date, create_date), id
+             LIMIT %s
+               FOR NO KEY UPDATE SKIP LOCKED
+        )
+        UPDATE wecom_message m
+           SET claimed_at = CLOCK_TIMESTAMP() AT TIME ZONE 'UTC',
+               resend_duplicate_check = m.resend_duplicate_check OR due.recovered
+          FROM due
+         WHERE m.id = due.id
+     RETURNING m.id, due.recovered
+    """
+
+    @api.model
+    def _wecom_claim_lease(self):
+        """Seconds after which a claimed message whose sender never finished is taken to be lost."""
+        value = self.env["ir.config_parameter"].sudo().get_param(const.PARAM_MESSAGE_CLAIM_LEASE)
+        return int(value) if value else const.MESSAGE_CLAIM_LEASE
+
+    @api.model
+    def _wecom_claim_batch(self, limit, own_transaction=False):
+        """Take up to ``limit`` due messages for this sender; other senders skip them.
+
+        Rows are locked with ``FOR UPDATE SKIP LOCKED`` and stamped ``claimed_at``; a message whose
+        claim is older than the lease (its sender died) is due again and is resent with WeCom's duplicate
+        check on.
+
+        :param bool own_transaction: claim in a short READ COMMITTED transaction of its own, committed at
+            once (production). The caller's transaction must be committed first, so that its next snapshot
+            sees the claims. Otherwise the claim runs in the current transaction and its row locks hold
+            until that transaction ends (tests).
+        :return: the claimed messages
+        """
+        if own_transaction:
+            # nothing may touch self.env.cr before the claim is committed: its snapshot must see the claim
+            with self.env.registry.cursor() as cr:
+                if not compat.registry_in_test_mode(self.env.registry):
+                    cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                cr.execute(self._CLAIM_QUERY, [self.with_env(self.env(cr=cr))._wecom_claim_lease(), limit])
+                rows = cr.fetchall()
+        else:
+            self.env.flush_all()
+            self.env.cr.execute(self._CLAIM_QUERY, [self._wecom_claim_lease(), limit])
+            rows = self.env.cr.fetchall()
+        recovered = [row[0] for row in rows if row[1]]
+        if recovered:
+            _logger.warning(
+                "WeCom outbox: resending %s message(s) left in flight by a stopped sender: %s",
+                len(recovered),
+                recovered,
+            )
+        messages = self.browse([row[0] for row in rows])
+        messages.invalidate_recordset(["claimed_at", "resend_duplicate_check"])
+        return messages
+
+    @api.model
+    def _wecom_due_domain(self):
+        """Messages a sender could claim now: due, and not in flight under a claim younger than the lease."""
+        now = fields.Datetime.now()
+        lease_end = now - timedelta(seconds=self._wecom_claim_lease())
+        return [
+            ("state", "=", "outgoing"),
+            "|",
+            ("next_try_date", "=", False),
+            ("next_try_date", "<=", now),
+            "|",
+            ("claimed_at", "=", False),
+            ("claimed_at", "<", lease_end),
+        ]
+
+    @api.model
+    def _wecom_due_count(self):
+        """How many messages a sender could claim now (counting claims within their lease made a drain
+        re-trigger itself in a loop until the lease of a dead sender ended)."""
+        return self.search_count(self._wecom_due_domain())
+
+    @api.model
+    def _wecom_next_due_date(self):
+        """When the first queued message that cannot be claimed now will be: at its retry date, or when
+        the lease of its claim ends (its sender may have died). None when no message waits.
+
+        :rtype: datetime or None
+        """
+        dates = []
+        [(next_try,)] = self._read_group(
+            [("state", "=", "outgoing"), ("claimed_at", "=", False), ("next_try_date", "!=", False)],
+            aggregates=["next_try_date:min"],
+        )
+        if next_try:
+            dates.append(next_try)
+        [(claimed,)] = self._read_group(
+            [("state", "=", "outgoing"), ("claimed_at", "!=", False)], aggregates=["claimed_at:min"]
+        )
+        if claimed:
+            dates.append(claimed + timedelta(seconds=self._wecom_claim_lease()))
+        return min(dates) if dates else None
+
+    # ------------------------------------------------------------------ the drain
+    @api.model
+    def _cron_process_queue(self, batch_size=None, max_batches=None):
+        """Drain due messages in batches: one try/except per message, a commit after each batch (except
+        under tests), and a new trigger while a backlog remains.
+
+        :param int batch_size: messages per batch (system parameter ``wecom_base.message_batch_size``)
+        :param int max_batches: stop after this many batches (the cron is re-triggered for the rest)
+        :return: the number of messages processed
+        :rtype: int
+        """
+        icp = self.env["ir.config_parameter"].sudo()
+        batch_size = batch_size or int(icp.get_param(const.PARAM_MESSAGE_BATCH_SIZE) or const.MESSAGE_BATCH_SIZE)
+        max_batches = max_batches or const.MESSAGE_MAX_BATCHES_PER_RUN
+        auto_commit = compat.may_commit(self.env.cr)
+        lease = self._wecom_claim_lease()
+        done = 0
+        flight = _Flight(self)
+        for _batch in range(max_batches):
+            if auto_commit:
+                # the next snapshot of this transaction must see the claims
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+            messages = self._wecom_claim_batch(batch_size, own_transaction=auto_commit)
+            if not messages:
+                break
+            # end the batch well within the claim lease, or another sender would take its messages again
+            done += messages._wecom_send_batch(deadline=time.monotonic() + lease / 2, flight=flight)
+            if auto_commit:
+                # a batch sent is stored for good
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        if flight.running or flight.finished or flight.replays or flight.outcomes:
+            # the last batch's sends still in flight
+            flight.new_batch()
+            flight.finish()
+            flight.store_collected(force=True)
+            if auto_commit:
+                self.env.cr.commit()  # pylint: disable=invalid-commit
+        remaining = self._wecom_due_count()
+        compat.report_progress(self.env, done, remaining)
+        cron = self.env.ref("wecom_base.ir_cron_wecom_message_queue")
+        if remaining:
+            cron._trigger()
+        else:
+            # the next retry or lease end, not the cron's next interval (up to 5 minutes later)
+            next_due = self._wecom_next_due_date()
+            if next_due and not self.env["ir.cron.trigger"].sudo().search_count(
+                [("cron_id", "=", cron.id), ("call_at", "<=", next_due)], limit=1
+            ):
+                cron._trigger(at=next_due)
+        return done
+
+    # Channels sent concurrently, their outcomes stored at the end of the batch. Others (group robots,
+    # whose rate limit counts the sends already stored, and channels added by other addons) are sent one
+    # after the other and stored after each send.
+    _WECOM_BATCHED_CHANNELS = ("application",)
+
+    def _wecom_send_batch(self, deadline=None, flight=None):
+        """Send these claimed messages once each and store every outcome.
+
+        One message's failure never stops or undoes the others, without a savepoint per message: an
+        attempt writes nothing on its usual path, its outcome is kept in memory, and the batch's outcomes
+        are stored together (:meth:`_wecom_store_outcomes`). A failure that aborted the transaction is
+        rolled back to the batch's savepoint and the outcomes gathered so far are stored again: a message
+        sent is never forgotten (it would be resent). A lost database connection stops the batch: what is
+        not stored is resent after the claim lease, with WeCom's duplicate check.
+
+        :param float deadline: ``time.monotonic()`` after which no message is sent any more (slow answers,
+            timeouts): the rest is released unsent, due again at once, before its claim could expire while
+            this sender still holds it (another sender would send it too)
+        :param flight: the drain's concurrent sends (:class:`_Flight`): the sends of this batch still in
+            flight at its end are stored with the next batch. Without it, the batch waits for its own sends.
+        :return: the number of messages tried
+        :rtype: int
+        """
+        batch_savepoint = self.env.cr.savepoint()
+        outcomes, stored = [], 0
+        released = self.browse()
+        own_flight = flight is None
+        flight = flight or _Flight(self)
+        flight.new_batch()
+        flight.load(self.filtered(lambda m: m.channel in self._WECOM_BATCHED_CHANNELS))
+        for index, message in enumerate(self):
+            if message.channel in self._WECOM_BATCHED_CHANNELS:
+                flight.make_room(message.application_id)  # before the deadline: waiting may pass it
+            if deadline is not None and time.monotonic() > deadline:
+                released = self[index:]
+                _logger.warning(
+                    "WeCom outbox: batch too slow, %s message(s) released unsent: %s", len(released), released.ids
+                )
+                outcomes += [(message_id, {"claimed_at": False}) for message_id in released.ids]
+                break
+            channel, try_count = message.channel, message.try_count
+            try:
+                if channel in self._WECOM_BATCHED_CHANNELS:
+                    flight.submit(message)
+                    continue
+                values = message._wecom_attempt()[0]
+            except Exception as exc:  # noqa: BLE001 - one message must never stop the others
+                _logger.exception("WeCom outbox: message %s failed unexpectedly", message.id)
+                if self._wecom_transaction_aborted():
+                    batch_savepoint.rollback()  # raises when the connection is lost: the batch stops
+                    self._wecom_store_outcomes(outcomes)  # again: the rollback undid those stored
+                    flight.restore()
+                    stored = len(outcomes)
+                values = self._wecom_unexpected_values(exc, try_count + 1)
+            outcomes.append((message.id, values))
+            if channel not in self._WECOM_BATCHED_CHANNELS:
+                self._wecom_store_outcomes(outcomes[stored:])
+                stored = len(outcomes)
+        if own_flight:
+            flight.finish()
+        flight.store_collected(force=True)
+        self._wecom_store_outcomes(outcomes[stored:])
+        self.browse([message_id for message_id, _values in outcomes])._wecom_log_outcomes()
+        batch_savepoint.close(rollback=False)
+        return len(self) - len(released)
+
+    def _wecom_log_outcomes(self):
+        """Note the outcomes an admin acts on in the messages' chatter: partial sends and failures.
+
+        A plain "sent" is not noted: the state, the sent date and WeCom's message id say it (a note per
+        message was a third of the drain's time). The failure stays in the chatter after a retry clears
+        ``failure_reason``.
+        """
+        bodies = {}
+        for message in self.filtered(lambda m: m.state in ("partial", "exception")):
+            if message.state == "partial":
+                text = self.env._(
+                    "Sent to WeCom (message id %(msgid)s); WeCom refused some recipients: %(invalid)s.",
+                    msgid=message.msgid or "-",
+                    invalid=message.invalid_users or message.invalid_parties or message.invalid_tags or "-",
+                )
+            else:
+                text = self.env._("Not sent: %(reason)s", reason=message.failure_reason or "-")
+            bodies[message.id] = Markup("<p>%s</p>") % text
+        if bodies:
+            self.browse(list(bodies))._message_log_batch(bodies)
+
+    def _wecom_transaction_aborted(self):
+        """The current transaction failed (a query error) and refuses every query until rolled back."""
+        return self.env.cr._cnx.info.transaction_status != TRANSACTION_STATUS_INTRANS
+
+    @api.model
+    def _wecom_store_outcomes(self, outcomes, isolate=True):
+        """Store ``[(message id, values)]`` through the ORM: a ``write()`` per message and one flush, which
+        the ORM turns into one ``UPDATE … FROM (VALUES …)`` per set of fields written.
+
+        When the flush fails (a value the database refuses), the outcomes are stored one by one and the one
+        that fails gets an ``unknown`` failure instead, so the others are kept.
+
+        :param bool isolate: fall back to one by one when the flush fails (False: raise)
+        """
+        if not outcomes:
+            return
+        self.env.flush_all()  # pending writes first, so that a failure below is the outcomes' own
+        messages = self.with_context(tracking_disable=True)
+        try:
+            with self.env.cr.savepoint():
+                for message_id, values in outcomes:
+                    messages.browse(message_id).write(values)
+                self.env.flush_all()
+        except Exception as exc:
+            if not isolate or self._wecom_transaction_aborted():
+                raise
+            if len(outcomes) > 1:
+                for outcome in outcomes:
+                    self._wecom_store_outcomes([outcome])
+                return
+            message_id, values = outcomes[0]
+            _logger.exception("WeCom outbox: could not store the outcome of message %s", message_id)
+            self._wecom_store_outcomes(
+                [(message_id, self._wecom_unexpected_values(exc, values.get("try_count", 0)))], isolate=False
+            )
