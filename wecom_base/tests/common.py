@@ -8,11 +8,13 @@ alike.
 """
 
 import os
+import threading
 import time
 from contextlib import contextmanager
 from unittest.mock import patch
 from urllib.parse import urlencode
 
+from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, new_test_user
 from odoo.tests import common as odoo_test_common
 
@@ -62,10 +64,6 @@ def registry_lock_released():
 def run_concurrently(registry, count, target, timeout=60):
     """Run ``target(env)`` in ``count`` threads at once, each with its own database connection (as Odoo
     workers do), and return ``(results, errors)``; each thread commits when ``target`` returns."""
-    import threading  # noqa: PLC0415
-
-    from odoo import SUPERUSER_ID, api  # noqa: PLC0415
-
     barrier = threading.Barrier(count)
     results, errors = [], []
 
@@ -136,6 +134,53 @@ class WeComMockMixin(WeComLogMixin):
         self.mock.reset()
         clear_token_cache()
         self.addCleanup(clear_token_cache)
+
+
+class WeComCommittedMixin:
+    """For tests whose workers each have a database connection of their own (as Odoo workers do): the mock
+    WeCom, the parameters and the company's CorpID, and one application, are committed (each worker must see
+    them) and put back at the end. ``setUp_committed(env, app)`` adds a test's own committed records and
+    ``cleanup_committed(env)`` removes them."""
+
+    COMMITTED_APP = {"app_name": "Concurrent", "agent_id": 1000002}
+
+    def setUp(self):
+        super().setUp()
+        self.mock = get_mock()
+        self.mock.reset()
+        clear_token_cache()
+        self.addCleanup(clear_token_cache)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            icp = env["ir.config_parameter"]
+            self._saved_params = {key: icp.get_param(key) for key in (PARAM_API_BASE_URL, PARAM_TIMEOUT)}
+            icp.set_param(PARAM_API_BASE_URL, self.mock.url)
+            icp.set_param(PARAM_TIMEOUT, "5")
+            company = env.ref("base.main_company")
+            self._saved_corp_id = company.wecom_corp_id
+            company.wecom_corp_id = MOCK_CORP_ID
+            app = env["wecom.application"].create(
+                {**self.COMMITTED_APP, "secret": MOCK_SECRET, "company_id": company.id}
+            )
+            self.app_id = app.id
+            self.setUp_committed(env, app)
+        self.addCleanup(self._drop_committed)
+
+    def setUp_committed(self, env, app):
+        """Hook: create the test's own committed records (the transaction is committed afterwards)."""
+
+    def cleanup_committed(self, env):
+        """Hook: remove what :meth:`setUp_committed` created."""
+
+    def _drop_committed(self):
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            self.cleanup_committed(env)
+            env["wecom.application"].browse(self.app_id).unlink()
+            env.ref("base.main_company").wecom_corp_id = self._saved_corp_id
+            icp = env["ir.config_parameter"]
+            for key, value in self._saved_params.items():
+                icp.set_param(key, value or False)
 
 
 class WeComCase(WeComMockMixin, TransactionCase):

@@ -3,55 +3,21 @@ import random
 from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, tagged
 
-from ..const import PARAM_API_BASE_URL, PARAM_TIMEOUT
-from ..models.wecom_application import clear_token_cache
-from .common import MOCK_CORP_ID, MOCK_SECRET, get_mock, run_concurrently
+from .common import WeComCommittedMixin, run_concurrently
 
 WORKERS = 8
 
 
 @tagged("post_install", "-at_install")
-class TestTokenConcurrency(TransactionCase):
+class TestTokenConcurrency(WeComCommittedMixin, TransactionCase):
     """Several workers, each with its own database connection, ask for the token at once: one gettoken.
 
     The application is committed (as in production) so that every connection sees it; it is removed
     at the end.
     """
 
-    def setUp(self):
-        super().setUp()
-        self.mock = get_mock()
-        self.mock.reset()
-        clear_token_cache()
-        self.addCleanup(clear_token_cache)
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            icp = env["ir.config_parameter"]
-            self._saved_params = {key: icp.get_param(key) for key in (PARAM_API_BASE_URL, PARAM_TIMEOUT)}
-            icp.set_param(PARAM_API_BASE_URL, self.mock.url)
-            icp.set_param(PARAM_TIMEOUT, "5")
-            company = env.ref("base.main_company")
-            self._saved_corp_id = company.wecom_corp_id
-            company.wecom_corp_id = MOCK_CORP_ID
-            app = env["wecom.application"].create(
-                {
-                    "app_name": "Concurrent",
-                    "agent_id": random.randint(2_000_000, 9_000_000),
-                    "secret": MOCK_SECRET,
-                    "company_id": company.id,
-                }
-            )
-            self.app_id = app.id
-        self.addCleanup(self._drop_committed)
-
-    def _drop_committed(self):
-        with self.registry.cursor() as cr:
-            env = api.Environment(cr, SUPERUSER_ID, {})
-            env["wecom.application"].browse(self.app_id).unlink()
-            env.ref("base.main_company").wecom_corp_id = self._saved_corp_id
-            icp = env["ir.config_parameter"]
-            for key, value in self._saved_params.items():
-                icp.set_param(key, value or False)
+    # a fresh AgentId: the committed application must not collide with another test's
+    COMMITTED_APP = {"app_name": "Concurrent", "agent_id": random.randint(2_000_000, 9_000_000)}
 
     def _run_workers(self, target):
         results, errors = run_concurrently(
