@@ -199,6 +199,15 @@ def _canonical(payload):
     return json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
+def _json_object(body):
+    """A control request's JSON object body (empty: ``{}``), or None when it is not one."""
+    try:
+        data = json.loads(body.decode("utf-8")) if body.strip() else {}
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 class LoginCodes:
     """Login codes of ``auth/getuserinfo``: single use, expiring, each for one member (``userid``) or one
     non-member (``openid``) of one corp. Also who stands in front of WeCom's login pages (``login_as``).
@@ -782,11 +791,8 @@ class Handler(BaseHTTPRequestHandler):
 
     # ------------------------------------------------------------------ control
     def _control(self, path, body):  # noqa: C901 - one branch per control command
-        try:
-            data = json.loads(body.decode("utf-8")) if body.strip() else {}
-        except (UnicodeDecodeError, ValueError):
-            data = None
-        if not isinstance(data, dict):
+        data = _json_object(body)
+        if data is None:
             return self._json({"ok": False, "error": "the body must be a JSON object"}, status=400)
         state = self.state
         method = self.command
@@ -1360,11 +1366,8 @@ def _reset_with_directory(self):
 def _control_with_directory(self, path, body):
     if not path.startswith("/_mock/directory"):
         return _handler_control(self, path, body)
-    try:
-        data = json.loads(body.decode("utf-8")) if body.strip() else {}
-    except (UnicodeDecodeError, ValueError):
-        data = None
-    if not isinstance(data, dict):
+    data = _json_object(body)
+    if data is None:
         return self._json({"ok": False, "error": "the body must be a JSON object"}, status=400)
     state = self.state
     try:
