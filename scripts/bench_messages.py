@@ -63,6 +63,10 @@ def main():
     import requests.adapters  # noqa: PLC0415
 
     import odoo  # noqa: PLC0415
+    import odoo.api  # noqa: PLC0415 - 19.0's "import odoo" no longer imports its submodules
+    import odoo.modules.registry  # noqa: PLC0415
+    import odoo.sql_db  # noqa: PLC0415
+    import odoo.tools  # noqa: PLC0415
 
     import tests  # noqa: PLC0415, F401 - registers wecom_base.tests (the mock's home) without the addon's __init__
     from tests.odoo_locate import locate  # noqa: PLC0415
