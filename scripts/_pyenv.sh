@@ -20,16 +20,7 @@ wecom_pyenv() {
         return 0
     fi
     if [ -n "${ODOO_PATH:-}" ]; then
-        series="$("$base" - "$ODOO_PATH" <<'EOF'
-import re, sys, os
-try:
-    text = open(os.path.join(sys.argv[1], "odoo", "release.py"), encoding="utf-8").read()
-    m = re.search(r"^version_info\s*=\s*\((\d+),\s*(\d+)", text, re.M)
-    print(f"{m[1]}.{m[2]}" if m else "")
-except OSError:
-    print("")
-EOF
-)"
+        series="$("$base" "$repo/tests/odoo_locate.py" --series "$ODOO_PATH")"
         if [ -z "$series" ]; then
             echo "ODOO_PATH=$ODOO_PATH holds no Odoo source tree (no odoo/release.py)." >&2
             return 2

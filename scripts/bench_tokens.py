@@ -32,6 +32,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from benchlib import MockProcess, OdooServer, Rpc, configure_wecom, drop_db, install_db, machine, pg_connect  # noqa: E402
 
+from tests.odoo_server import as_ids  # noqa: E402
+
 
 class LockWatcher(threading.Thread):
     """Samples pg_stat_activity: every lock wait seen, with the longest time it was seen waiting."""
@@ -66,11 +68,6 @@ class LockWatcher(threading.Thread):
     def stop(self):
         self.stopped.set()
         self.join(timeout=5)
-
-
-def as_ids(value):
-    """A record returned over RPC as ids: 19.0 returns ``[42]`` where 18.0 (``@api.returns``) returns ``42``."""
-    return value if isinstance(value, list) else [value]
 
 
 def deadlocks(database):

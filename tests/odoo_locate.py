@@ -8,7 +8,8 @@ Pure standard library, so it runs before anything is installed. Two source layou
 - a **packaged tree** (the deb package, the official Docker image, the nightly tarball, a pip install):
   every addon under ``odoo/addons``.
 
-As a command, it prints shell assignments for ``scripts/test`` (``eval "$(python3 tests/odoo_locate.py)"``)::
+``odoo_locate.py --series TREE`` prints the series of a source tree (empty when it holds no Odoo). Without
+arguments, as a command, it prints shell assignments for ``scripts/test`` (``eval "$(python3 tests/odoo_locate.py)"``)::
 
     ODOO_SERIES=18.0  ODOO_ROOT=/opt/odoo  ODOO_ADDONS=/opt/odoo/odoo/addons,/opt/odoo/addons
     ODOO_CMD='/usr/bin/python3 /opt/odoo/odoo-bin'  ODOO_NO_DEMO=--without-demo=all
@@ -46,6 +47,12 @@ class Odoo:
     def addons_path(self, *extra):
         """The ``--addons-path`` value: Odoo's folders, then ``extra`` (this repository, the example addon)."""
         return ",".join([*self.addons, *extra])
+
+    def export_environment(self):
+        """Put what the command needs into ``os.environ`` (``PYTHONPATH`` first for a tree that is not
+        installed), so that child processes started from here can run it."""
+        for key, value in self.env.items():
+            os.environ[key] = os.pathsep.join(filter(None, [value, os.environ.get(key)]))
 
     @property
     def no_demo_args(self):
@@ -135,6 +142,9 @@ def from_environment():
 
 
 def main():
+    if sys.argv[1:2] == ["--series"]:  # the series of a source tree, or nothing (scripts/_pyenv.sh, before any venv)
+        print(series_of(os.path.join(sys.argv[2], "odoo")) or "")
+        return 0
     try:
         odoo, reason = locate(os.environ.get("ODOO_PATH"))
     except ValueError as error:

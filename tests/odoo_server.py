@@ -39,8 +39,7 @@ def find_odoo():
     odoo, reason = from_environment()
     if odoo is None:
         return None, None, f"{reason} (set ODOO_PATH to an Odoo 18.0 or 19.0 source tree and run ./scripts/test)"
-    if odoo.env.get("PYTHONPATH"):
-        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [odoo.env["PYTHONPATH"], os.environ.get("PYTHONPATH")]))
+    odoo.export_environment()
     return odoo.command, odoo.addons_path(), None
 
 
@@ -49,6 +48,12 @@ def free_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def as_ids(value):
+    """A record an RPC call returned, as ids: Odoo 19.0 returns ``[42]`` where 18.0 (``@api.returns``) returns
+    ``42``."""
+    return value if isinstance(value, list) else [value]
 
 
 class RpcError(Exception):

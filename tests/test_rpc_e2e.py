@@ -20,7 +20,7 @@ import uuid
 import pytest
 
 from tests.odoo_locate import from_environment
-from tests.odoo_server import REPO, Json2, JsonRpc, OdooServer, RpcError, XmlRpc, find_odoo
+from tests.odoo_server import REPO, Json2, JsonRpc, OdooServer, RpcError, XmlRpc, as_ids, find_odoo
 from wecom_base.tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET, MockWeCom
 
 README = os.path.join(REPO, "README.md")
@@ -166,11 +166,6 @@ class CronWorker:
     def __exit__(self, *exc):
         self.stopping.set()
         self.thread.join(timeout=60)
-
-
-def as_ids(value):
-    """A returned record as ids: Odoo 19.0 returns ``[42]`` where 18.0 (``@api.returns``) returns ``42``."""
-    return value if isinstance(value, list) else [value]
 
 
 def needs_json2():
