@@ -29,6 +29,12 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def cpu_seconds():
+    """CPU time of this process so far (all its threads, user and system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def rss_mb():
     with open(f"/proc/{os.getpid()}/status") as status:
         for line in status:
@@ -145,6 +151,7 @@ def main():
                 queue_s = time.perf_counter() - start
                 app_id = app.id
             rss_before = rss_mb()
+            cpu_before = cpu_seconds()
             start = time.perf_counter()
             profiler = None
             if os.environ.get("WECOM_BENCH_PROFILE"):
@@ -159,6 +166,7 @@ def main():
                 cr.execute("SELECT state, COUNT(*) FROM wecom_message GROUP BY state")
                 states = dict(cr.fetchall())
             drain_s = time.perf_counter() - start
+            drain_cpu_s = cpu_seconds() - cpu_before
             if profiler:
                 profiler.disable()
                 profiler.dump_stats(os.environ["WECOM_BENCH_PROFILE"])
@@ -175,6 +183,7 @@ def main():
                 timeout=10,
             ).json()
             session = requests.Session()
+            cpu_before = cpu_seconds()
             start = time.perf_counter()
             for payload in payloads:
                 session.post(
@@ -184,6 +193,7 @@ def main():
                     timeout=10,
                 ).json()
             raw_s = time.perf_counter() - start
+            raw_cpu_s = cpu_seconds() - cpu_before
             # and with as many requests in flight as the addon keeps (threads, a pool as large)
             concurrency = args.concurrency or 8
             pooled = requests.Session()
@@ -215,6 +225,8 @@ def main():
                     "ratio_concurrent": (drain_s / max(sent, 1)) / (raw_concurrent_s / max(len(all_payloads), 1))
                     if all_payloads
                     else 0,
+                    "cpu_us": drain_cpu_s / max(sent, 1) * 1e6,
+                    "raw_cpu_us": raw_cpu_s / max(len(payloads), 1) * 1e6,
                     "gettoken": gettoken,
                     "sent": sent,
                     "other": {k: v for k, v in states.items() if k != "sent"},
@@ -234,15 +246,16 @@ def main():
         )
         print(
             "| N | latency ms | queue s | drain s | msg/s | addon/raw time per msg | raw threads msg/s | "
-            "addon/raw threads | gettoken | sent | not sent | RSS before MB | RSS after MB | peak RSS MB |"
+            "addon/raw threads | CPU µs/msg addon · raw | gettoken | sent | not sent | RSS before MB | RSS after MB | "
+            "peak RSS MB |"
         )
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             print(
                 f"| {r['n']} | {r['latency_ms']:g} | {r['queue_s']:.1f} | {r['drain_s']:.1f} | {r['msg_s']:.0f} | "
                 f"{r['ratio']:.2f} | {r['raw_concurrent_msg_s']:.0f} | {r['ratio_concurrent']:.2f} | "
-                f"{r['gettoken']} | {r['sent']} | {r['other'] or 0} | {r['rss_before']:.0f} | {r['rss_after']:.0f} | "
-                f"{r['peak_rss']:.0f} |"
+                f"{r['cpu_us']:.0f} · {r['raw_cpu_us']:.0f} | {r['gettoken']} | {r['sent']} | {r['other'] or 0} | "
+                f"{r['rss_before']:.0f} | {r['rss_after']:.0f} | {r['peak_rss']:.0f} |"
             )
         if args.json:
             print(json.dumps([{**r, "cpus": os.cpu_count(), "load": round(os.getloadavg()[0], 2)} for r in rows]))

@@ -492,6 +492,44 @@ def test_every_request_has_timeout_and_tls_verification(mock):
     spy.close()
 
 
+class SendSpy(requests.Session):
+    """A shared session (no trust_env, our User-Agent) that records what it sends."""
+
+    def __init__(self):
+        super().__init__()
+        self.trust_env = False
+        self.headers["User-Agent"] = "wecom_base (Odoo addon)"
+        self.sent = []
+
+    def send(self, request, **kwargs):
+        self.sent.append((request, kwargs))
+        return super().send(request, **kwargs)
+
+
+def test_shared_session_sends_a_fresh_copy_of_one_prepared_request(mock, monkeypatch):
+    """The shared session prepares a URL once and sends a copy per call: each with its own body and
+    length, the session's headers, the timeout and TLS verification, and no redirects followed."""
+    from wecom_base.lib import client as client_module
+
+    spy = SendSpy()
+    monkeypatch.setattr(client_module, "_session", spy)
+    client = WeComClient(base_url=mock.url, timeout=3)
+    assert client.session is spy
+    access_token = get_token(client)
+    client.send_message(access_token, text_message("one"))
+    client.send_message(access_token, text_message("two, longer"))
+    assert [m["payload"]["text"]["content"] for m in mock.messages()] == ["one", "two, longer"]
+    sends = [prepared for prepared, _kwargs in spy.sent if const.PATH_MESSAGE_SEND in prepared.url]
+    assert len(sends) == 2 and sends[0] is not sends[1]
+    assert sends[0].body != sends[1].body
+    for prepared, kwargs in spy.sent:
+        assert kwargs["timeout"] == 3.0 and kwargs["allow_redirects"] is False
+        assert kwargs["verify"] and kwargs["verify"] == client._transport["verify"]  # True, or the CA bundle
+        assert prepared.headers["User-Agent"] == "wecom_base (Odoo addon)"
+        assert int(prepared.headers.get("Content-Length") or 0) == len(prepared.body or b"")
+    spy.close()
+
+
 def test_verify_false_is_passed_on(mock):
     spy = SpySession()
     client = WeComClient(base_url=mock.url, timeout=1, session=spy, verify=False)

@@ -12,6 +12,7 @@ from . import wecom_message_payload
 from . import wecom_message_send
 from . import wecom_message_attempt
 from . import wecom_message_queue
+from . import wecom_message_outcome
 from . import wecom_message_channel
 from . import wecom_message_member_send
 from . import wecom_robot

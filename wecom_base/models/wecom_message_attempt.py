@@ -79,10 +79,8 @@ class WeComMessage(models.Model):
         values, data = self._wecom_attempt(raise_errors=raise_errors)
         self.write(values)
         if data and self.channel == "application":
-            self.env["wecom.message.member.send"]._wecom_record(
-                [(self.application_id.id, self._wecom_paced_members(self))]
-            )
-        self._wecom_log_outcomes()
+            self.env["wecom.message.member.send"]._wecom_record([(self.application_id.id, self._wecom_paced_members())])
+        self._wecom_outcomes_stored()
         return data
 
     def _wecom_attempt(self, raise_errors=False):
@@ -141,12 +139,16 @@ class WeComMessage(models.Model):
             return 0
         return max(1.0, 60 - (fields.Datetime.now() - sent[0].sent_date).total_seconds() + 1)
 
-    @api.model
-    def _wecom_paced_members(self, message):
-        """The members WeCom counts a message against (its user ids; not known for departments, tags, @all)."""
-        if message.to_all:
+    def _wecom_paced_members(self, recipients=None):
+        """The members WeCom counts this message against (its user ids; not known for departments, tags,
+        @all).
+
+        :param dict recipients: :meth:`_wecom_recipients` of this message, when the caller has it already
+        """
+        self.ensure_one()
+        if self.to_all:
             return []
-        return message._wecom_recipients()["touser"]
+        return (recipients or self._wecom_recipients())["touser"]
 
     # ------------------------------------------------------------------ outcomes
     def _wecom_success_values(self, data, try_count):

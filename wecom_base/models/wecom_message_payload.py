@@ -18,11 +18,14 @@ from ..lib import payloads
 class WeComMessage(models.Model):
     _inherit = "wecom.message"
 
-    def _wecom_prepare_payload(self):
+    def _wecom_prepare_payload(self, recipients=None):
         """The JSON body of ``message/send`` for this message.
 
         The common part (recipients, agent id, options) is built here; the type's own part by
         ``_wecom_prepare_payload__<msgtype>()``, so an addon adds a message type by adding that method.
+
+        :param dict recipients: :meth:`_wecom_recipients` of this message, when the caller has it already
+            (the outbox reads them once for the pacing and the payload)
         """
         self.ensure_one()
         builder = getattr(self, f"_wecom_prepare_payload__{self.msgtype}", None)
@@ -38,7 +41,7 @@ class WeComMessage(models.Model):
             self.msgtype,
             builder(),
             self.application_id.agent_id,
-            self._wecom_recipients(),
+            recipients or self._wecom_recipients(),
             safe=self.safe,
             enable_id_trans=self.enable_id_trans,
             duplicate_check=duplicate_check,

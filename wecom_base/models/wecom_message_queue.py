@@ -11,13 +11,12 @@ One try and its outcome values are in ``wecom_message_attempt.py``.
 import logging
 import threading
 import time
+from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 
-from markupsafe import Markup
-from psycopg2.extensions import TRANSACTION_STATUS_INTRANS
-
 from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 from .. import compat, const
 from ..lib import WeComError, WeComTokenError
@@ -27,7 +26,7 @@ from .wecom_message_attempt import is_rate_error, is_transport_error
 _logger = logging.getLogger(__name__)
 
 # outcomes stored together while sends are in flight (a savepoint and a flush each)
-STORE_CHUNK = 25
+STORE_CHUNK = 50
 
 # (database, application id) -> the AIMD window of concurrent sends, for the life of the process
 windows = WindowRegistry()
@@ -72,23 +71,36 @@ class _Flight:
         self.client = None
         self.outcomes = []  # [(message id, values)] not stored yet
         self.running = {}  # future -> job, in flight
+        self.in_flight = Counter()  # application id -> its sends in flight
+        self.windows = {}  # application id -> its AIMD window (shared by the drains of the process)
         self.finished = []  # [(future, job)] ended, outcome not taken yet
         self.replays = []  # jobs to send again with a renewed token
         self.tokens = {}  # application id -> token
         self.channels = {}  # application id -> circuit state
         self.pacers = {}  # application id -> MemberPacer
-        self.members = {}  # message id -> the members it counts against (read by load())
+        self.recipients = {}  # message id -> its recipients (read by load(), for the pacing and the payload)
         self.sends = []  # [(application id, members)] delivered, not recorded yet
         self.deferred = {}  # application id -> indexes in outcomes of messages waiting for its circuit
         self.stored = []  # [(outcomes, sends)] stored since the batch's savepoint
 
     def load(self, messages):
-        """Read what the batch ``messages`` needs: circuits of new applications, history of new members."""
+        """Read what the batch ``messages`` needs: circuits of new applications, the recipients of each
+        message (once, for the pacing and the payload) and the history of new members."""
         apps = messages.application_id.filtered(lambda app: app.id not in self.channels)
         self.channels.update(self.env["wecom.message.channel"]._wecom_channels(apps))
-        self.members.update(
-            self.env["wecom.message.member.send"]._wecom_load_pacers(self.pacers, messages, self.settings)
-        )
+        members = {app.id: set() for app in messages.application_id}
+        for message in messages:
+            try:
+                recipients = self.recipients[message.id] = message._wecom_recipients()
+            except ValidationError:
+                continue  # its send fails with that error in its turn
+            members[message.application_id.id].update(self._paced_members(message, recipients))
+        self.env["wecom.message.member.send"]._wecom_load_pacers(self.pacers, members, self.settings)
+
+    def _paced_members(self, message, recipients):
+        if self.settings["member_per_minute"] <= 0 and self.settings["member_per_hour"] <= 0:
+            return []  # no pacing
+        return message._wecom_paced_members(recipients)
 
     def new_batch(self):
         """A batch (and its savepoint) begins."""
@@ -113,7 +125,6 @@ class _Flight:
         self.model._wecom_store_outcomes(outcomes)
         if sends:
             self.env["wecom.message.member.send"]._wecom_record(sends)
-        self.model.browse([message_id for message_id, _values in outcomes])._wecom_log_outcomes()
 
     def submit(self, message):
         """Send ``message`` (or defer it), waiting first while its application's window is full."""
@@ -122,9 +133,13 @@ class _Flight:
         if not channel.may_send():
             self._defer(message, channel.next_probe_at, app.id)
             return
-        members = self.members.pop(message.id, None)
-        if members is None:
-            members = self.model._wecom_paced_members(message)
+        recipients = self.recipients.pop(message.id, None)
+        try:
+            recipients = recipients or message._wecom_recipients()
+        except ValidationError:
+            channel.release_probe()
+            raise  # its outcome is the unexpected error of the batch: nothing is sent
+        members = self._paced_members(message, recipients)
         pacer = self.pacers[app.id]
         now = time.time()
         wait_seconds = pacer.wait(members, now)
@@ -138,7 +153,7 @@ class _Flight:
             self._wait(message, fields.Datetime.now() + timedelta(seconds=wait_seconds), reason)
             return
         try:
-            payload = message._wecom_prepare_payload()
+            payload = message._wecom_prepare_payload(recipients)
             token = self._token(app)
         except WeComError as exc:
             channel.release_probe()
@@ -176,7 +191,9 @@ class _Flight:
 
     # ------------------------------------------------------------------ internals
     def _window(self, app):
-        return windows.get((self.env.cr.dbname, app.id), self.settings["concurrency"])
+        if app.id not in self.windows:
+            self.windows[app.id] = windows.get((self.env.cr.dbname, app.id), self.settings["concurrency"])
+        return self.windows[app.id]
 
     def _token(self, app):
         if app.id not in self.tokens:
@@ -188,6 +205,7 @@ class _Flight:
             self.client = self.model._wecom_client()
         job.ticket = job.window.ticket()
         self.running[_http_pool().submit(self.client.send_message, job.token, job.payload)] = job
+        self.in_flight[job.app.id] += 1
 
     def _defer(self, message, until, app_id):
         """The application's circuit is open: the message waits for the next probe (not a try)."""
@@ -204,7 +222,7 @@ class _Flight:
         self.outcomes.append((message.id, {**values, "wait_outage": outage}))
 
     def _in_flight(self, app):
-        return sum(1 for running in self.running.values() if running.app == app)
+        return self.in_flight[app.id]
 
     def _wait_some(self):
         """Wait until sends end; they leave the window. A success's outcome waits in ``finished``; a failure
@@ -212,7 +230,9 @@ class _Flight:
         send."""
         done = wait(self.running, return_when=FIRST_COMPLETED).done
         for future in done:
-            self.finished.append((future, self.running.pop(future)))
+            job = self.running.pop(future)
+            self.in_flight[job.app.id] -= 1
+            self.finished.append((future, job))
         if any(future.exception() is not None for future in done):
             self._collect()
 
@@ -500,63 +520,5 @@ class WeComMessage(models.Model):
             flight.finish()
         flight.store_collected(force=True)
         self._wecom_store_outcomes(outcomes[stored:])
-        self.browse([message_id for message_id, _values in outcomes])._wecom_log_outcomes()
         batch_savepoint.close(rollback=False)
         return len(self) - len(released)
-
-    def _wecom_log_outcomes(self):
-        """Note the outcomes an admin acts on in the messages' chatter: partial sends and failures.
-
-        A plain "sent" is not noted: the state, the sent date and WeCom's message id say it (a note per
-        message was a third of the drain's time). The failure stays in the chatter after a retry clears
-        ``failure_reason``.
-        """
-        bodies = {}
-        for message in self.filtered(lambda m: m.state in ("partial", "exception")):
-            if message.state == "partial":
-                text = self.env._(
-                    "Sent to WeCom (message id %(msgid)s); WeCom refused some recipients: %(invalid)s.",
-                    msgid=message.msgid or "-",
-                    invalid=message.invalid_users or message.invalid_parties or message.invalid_tags or "-",
-                )
-            else:
-                text = self.env._("Not sent: %(reason)s", reason=message.failure_reason or "-")
-            bodies[message.id] = Markup("<p>%s</p>") % text
-        if bodies:
-            self.browse(list(bodies))._message_log_batch(bodies)
-
-    def _wecom_transaction_aborted(self):
-        """The current transaction failed (a query error) and refuses every query until rolled back."""
-        return self.env.cr._cnx.info.transaction_status != TRANSACTION_STATUS_INTRANS
-
-    @api.model
-    def _wecom_store_outcomes(self, outcomes, isolate=True):
-        """Store ``[(message id, values)]`` through the ORM: a ``write()`` per message and one flush, which
-        the ORM turns into one ``UPDATE … FROM (VALUES …)`` per set of fields written.
-
-        When the flush fails (a value the database refuses), the outcomes are stored one by one and the one
-        that fails gets an ``unknown`` failure instead, so the others are kept.
-
-        :param bool isolate: fall back to one by one when the flush fails (False: raise)
-        """
-        if not outcomes:
-            return
-        self.env.flush_all()  # pending writes first, so that a failure below is the outcomes' own
-        messages = self.with_context(tracking_disable=True)
-        try:
-            with self.env.cr.savepoint():
-                for message_id, values in outcomes:
-                    messages.browse(message_id).write(values)
-                self.env.flush_all()
-        except Exception as exc:
-            if not isolate or self._wecom_transaction_aborted():
-                raise
-            if len(outcomes) > 1:
-                for outcome in outcomes:
-                    self._wecom_store_outcomes([outcome])
-                return
-            message_id, values = outcomes[0]
-            _logger.exception("WeCom outbox: could not store the outcome of message %s", message_id)
-            self._wecom_store_outcomes(
-                [(message_id, self._wecom_unexpected_values(exc, values.get("try_count", 0)))], isolate=False
-            )

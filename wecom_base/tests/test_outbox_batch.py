@@ -10,6 +10,7 @@ from .. import const
 from .common import WeComCase
 
 OUTBOX_LOGGER = "odoo.addons.wecom_base.models.wecom_message_queue"
+OUTCOME_LOGGER = "odoo.addons.wecom_base.models.wecom_message_outcome"
 
 
 @tagged("post_install", "-at_install")
@@ -77,7 +78,7 @@ class TestOutboxBatch(WeComCase):
         messages[3].to_partyids = "1|999"
         self.mock.add_fault(path="/cgi-bin/message/send", errcode=48002, errmsg="forbidden \x00 here")
         self.mock.add_fault(path="/cgi-bin/message/send", errcode=48002, errmsg="api forbidden")
-        with mute_logger(OUTBOX_LOGGER, "odoo.sql_db"):
+        with mute_logger(OUTBOX_LOGGER, OUTCOME_LOGGER, "odoo.sql_db"):
             self.Message._cron_process_queue(batch_size=10)
         self.assertEqual(messages.mapped("state"), ["exception", "exception", "sent", "partial"])
         self.assertEqual(messages.mapped("failure_type"), ["unknown", "config", False, False])
@@ -100,3 +101,30 @@ class TestOutboxBatch(WeComCase):
         self.assertTrue(ok.sent_date and ok.msgid and ok.response)
         self.assertEqual((invalid.state, invalid.failure_type), ("exception", "recipients"))
         self.assertEqual(self.delivered(), ["ok", "ok2"])
+
+    def test_store_writes_like_write(self):
+        """Outcomes are stored with the ORM's writer: database and cache agree, a later outcome of a message
+        wins, stored fields computed from them follow, and the hook runs once on the messages stored."""
+        first, second = self.queue("one", "two")
+        Message = type(self.Message)
+        original_hook = Message._wecom_outcomes_stored
+        with patch.object(Message, "_wecom_outcomes_stored", autospec=True, side_effect=original_hook) as hook:
+            self.Message._wecom_store_outcomes(
+                [
+                    (first.id, {"state": "sent", "msgid": "early", "try_count": 1}),
+                    (second.id, {"state": "exception", "failure_type": "config", "failure_reason": "no"}),
+                    (first.id, {"msgid": "later"}),
+                    (second.id, {"content": "renamed by the store"}),
+                ]
+            )
+        self.assertEqual(hook.call_count, 1)
+        self.assertEqual(hook.call_args.args[0], first | second)
+        cached = [(m.state, m.msgid, m.try_count, m.failure_reason, m.name, m.write_uid.id) for m in (first, second)]
+        self.env.invalidate_all()
+        stored = [(m.state, m.msgid, m.try_count, m.failure_reason, m.name, m.write_uid.id) for m in (first, second)]
+        self.assertEqual(cached, stored)
+        self.assertEqual(stored[0][:3], ("sent", "later", 1))
+        self.assertEqual(stored[1][0], "exception")
+        self.assertEqual(stored[1][4], "renamed by the store", "the stored computed name follows its content")
+        self.assertIn("Not sent: no", second.message_ids[:1].body, "the default hook notes the failure")
+        self.assertFalse(first.message_ids.filtered(lambda note: "Not sent" in (note.body or "")))
