@@ -73,27 +73,36 @@ class WeComMessage(models.Model):
         model_fields = self._fields
 
         def convert(field, value, message):
-            cache_value = field.convert_to_cache(value, message)
-            return cache_value, field.convert_to_column_update(cache_value, message)
+            # the write format to the cache and to the column (what write() and create() convert)
+            return field.convert_to_cache(value, message), field.convert_to_column_insert(value, message)
 
         converted = {}  # (field name, value) -> (cache value, column value): most values repeat
-        rows = []
+        rows, by_row = [], []
         written = {}  # field name -> ([message id, ...], [cache value, ...])
+        others = []  # [(message, values)] of fields that are not a plain column: through write()
         for message, values in zip(messages, merged.values(), strict=True):
-            row = {}
+            row, other = {}, {}
             for name, value in values.items():
+                field = model_fields[name]
+                if not (field.store and field.column_type) or field.translate or field.company_dependent:
+                    other[name] = value
+                    continue
                 try:
                     cache_value, column_value = converted[name, value]
                 except KeyError:
-                    cache_value, column_value = converted[name, value] = convert(model_fields[name], value, message)
+                    cache_value, column_value = converted[name, value] = convert(field, value, message)
                 except TypeError:  # a value that cannot be a key
-                    cache_value, column_value = convert(model_fields[name], value, message)
+                    cache_value, column_value = convert(field, value, message)
                 row[name] = column_value
                 ids, cache_values = written.setdefault(name, ([], []))
                 ids.append(message.id)
                 cache_values.append(cache_value)
-            rows.append(row)
-        messages._write_multi(rows)
+            if row:
+                rows.append(row)
+                by_row.append(message.id)
+            if other:
+                others.append((message, other))
+        self.browse(by_row)._write_multi(rows)
         cache = self.env.cache
         for name, (ids, cache_values) in written.items():
             cache.update(self.browse(ids), model_fields[name], cache_values)
@@ -102,6 +111,8 @@ class WeComMessage(models.Model):
         names = list(written)
         messages.modified(names)
         messages._validate_fields(names)
+        for message, values in others:
+            message.with_context(tracking_disable=True).write(values)
         return messages
 
     def _wecom_outcomes_stored(self):

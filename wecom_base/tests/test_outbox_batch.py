@@ -3,6 +3,7 @@ whatever it breaks (a Python error, the transaction, a value the database refuse
 
 from unittest.mock import patch
 
+from odoo import Command
 from odoo.tests import tagged
 from odoo.tools import mute_logger
 
@@ -106,6 +107,7 @@ class TestOutboxBatch(WeComCase):
         """Outcomes are stored with the ORM's writer: database and cache agree, a later outcome of a message
         wins, stored fields computed from them follow, and the hook runs once on the messages stored."""
         first, second = self.queue("one", "two")
+        self.admin = self.env.ref("base.user_admin")
         Message = type(self.Message)
         original_hook = Message._wecom_outcomes_stored
         with patch.object(Message, "_wecom_outcomes_stored", autospec=True, side_effect=original_hook) as hook:
@@ -115,6 +117,7 @@ class TestOutboxBatch(WeComCase):
                     (second.id, {"state": "exception", "failure_type": "config", "failure_reason": "no"}),
                     (first.id, {"msgid": "later"}),
                     (second.id, {"content": "renamed by the store"}),
+                    (first.id, {"user_ids": [Command.link(self.admin.id)]}),  # not a column: write()
                 ]
             )
         self.assertEqual(hook.call_count, 1)
@@ -126,5 +129,6 @@ class TestOutboxBatch(WeComCase):
         self.assertEqual(stored[0][:3], ("sent", "later", 1))
         self.assertEqual(stored[1][0], "exception")
         self.assertEqual(stored[1][4], "renamed by the store", "the stored computed name follows its content")
+        self.assertEqual(first.user_ids, self.admin)
         self.assertIn("Not sent: no", second.message_ids[:1].body, "the default hook notes the failure")
         self.assertFalse(first.message_ids.filtered(lambda note: "Not sent" in (note.body or "")))
