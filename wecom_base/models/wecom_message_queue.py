@@ -9,10 +9,11 @@ One try and its outcome values are in ``wecom_message_attempt.py``.
 """
 
 import logging
+import os
+import queue
 import threading
 import time
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -30,30 +31,81 @@ STORE_CHUNK = 50
 
 # (database, application id) -> the AIMD window of concurrent sends, for the life of the process
 windows = WindowRegistry()
-_pool = None
-_pool_lock = threading.Lock()
 
 
-def _http_pool():
-    """The process's threads for the HTTP calls of the outbox (created on first use, after a fork)."""
-    global _pool  # noqa: PLW0603 - one pool per process, created lazily
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=const.MESSAGE_CONCURRENCY_MAX, thread_name_prefix="wecom-outbox")
-        return _pool
+class _SendThreads:
+    """The process's threads for the outbox's HTTP calls: each takes a job from one queue and sends it.
+
+    Grown on demand up to ``MESSAGE_CONCURRENCY_MAX``, made again after a fork (a forked worker has the
+    parent's objects but none of its threads). A ``ThreadPoolExecutor``'s future per send and the drain's
+    ``wait()`` on them were a sixth of the drain's own time per message; a queue each way costs little.
+    """
+
+    def __init__(self, size):
+        self.size = size
+        self.lock = threading.Lock()
+        self.pid = None
+        self.jobs = None
+        self.threads = 0
+
+    def submit(self, job, client, ended):
+        """Send ``job`` on a thread with ``client``; the job is put on ``ended`` when its send ended."""
+        if self.pid != os.getpid():
+            with self.lock:
+                if self.pid != os.getpid():
+                    self.jobs, self.threads, self.pid = queue.SimpleQueue(), 0, os.getpid()
+        self.jobs.put((job, client, ended))
+        if self.jobs.qsize() and self.threads < self.size:  # every thread is busy: one more
+            with self.lock:
+                if self.threads < self.size:
+                    self.threads += 1
+                    threading.Thread(
+                        target=self._work, args=(self.jobs,), name=f"wecom-outbox-{self.threads}", daemon=True
+                    ).start()
+
+    @staticmethod
+    def _work(jobs):
+        while True:
+            job, client, ended = jobs.get()
+            job.send(client, ended)
+
+
+_send_threads = _SendThreads(const.MESSAGE_CONCURRENCY_MAX)
 
 
 class _Job:
     """One application message in flight: what the thread sends and what the outcome needs."""
 
-    __slots__ = ("app", "members", "message", "payload", "replayed", "ticket", "token", "try_count", "window")
+    __slots__ = (
+        "app",
+        "error",
+        "members",
+        "message",
+        "payload",
+        "replayed",
+        "result",
+        "ticket",
+        "token",
+        "try_count",
+        "window",
+    )
 
     def __init__(self, message, app, payload, token, window, members):
         self.message, self.app, self.payload, self.token = message, app, payload, token
         self.window, self.members = window, members
         self.try_count = message.try_count + 1
         self.replayed = False
-        self.ticket = None
+        self.ticket = self.result = self.error = None
+
+    def send(self, client, ended):
+        """On a pool thread: call ``message/send``, keep WeCom's answer or the error, and hand the job
+        back on ``ended`` (a queue the drain waits on: cheaper than a future and ``wait()`` per send)."""
+        try:
+            self.result = client.send_message(self.token, self.payload)
+        except Exception as exc:  # noqa: BLE001 - taken by the drain's thread (_Flight._collect)
+            self.error = exc
+        finally:
+            ended.put(self)
 
 
 class _Flight:
@@ -70,10 +122,11 @@ class _Flight:
         self.settings = self.model._wecom_outbox_settings()
         self.client = None
         self.outcomes = []  # [(message id, values)] not stored yet
-        self.running = {}  # future -> job, in flight
+        self.running = set()  # jobs in flight
+        self.ended = queue.SimpleQueue()  # jobs whose send ended, put there by the pool's threads
         self.in_flight = Counter()  # application id -> its sends in flight
         self.windows = {}  # application id -> its AIMD window (shared by the drains of the process)
-        self.finished = []  # [(future, job)] ended, outcome not taken yet
+        self.finished = []  # jobs ended, outcome not taken yet
         self.replays = []  # jobs to send again with a renewed token
         self.tokens = {}  # application id -> token
         self.channels = {}  # application id -> circuit state
@@ -204,8 +257,10 @@ class _Flight:
         if self.client is None:
             self.client = self.model._wecom_client()
         job.ticket = job.window.ticket()
-        self.running[_http_pool().submit(self.client.send_message, job.token, job.payload)] = job
+        job.result = job.error = None
+        self.running.add(job)
         self.in_flight[job.app.id] += 1
+        _send_threads.submit(job, self.client, self.ended)
 
     def _defer(self, message, until, app_id):
         """The application's circuit is open: the message waits for the next probe (not a try)."""
@@ -228,12 +283,17 @@ class _Flight:
         """Wait until sends end; they leave the window. A success's outcome waits in ``finished``; a failure
         is taken at once, as it may open the circuit, shrink the window or need a new token before the next
         send."""
-        done = wait(self.running, return_when=FIRST_COMPLETED).done
-        for future in done:
-            job = self.running.pop(future)
+        done = [self.ended.get()]
+        while True:
+            try:
+                done.append(self.ended.get_nowait())
+            except queue.Empty:
+                break
+        for job in done:
+            self.running.discard(job)
             self.in_flight[job.app.id] -= 1
-            self.finished.append((future, job))
-        if any(future.exception() is not None for future in done):
+        self.finished += done
+        if any(job.error is not None for job in done):
             self._collect()
 
     def _start_replays(self, ignore_window=False):
@@ -246,10 +306,12 @@ class _Flight:
     def _collect(self):
         """Take the outcomes of the sends that ended."""
         finished, self.finished = self.finished, []
-        for future, job in finished:
+        for job in finished:
             message, channel = job.message, self.channels[job.app.id]
             try:
-                data = future.result()
+                if job.error is not None:
+                    raise job.error
+                data = job.result
             except WeComTokenError as exc:
                 channel.success()  # WeCom answered
                 if not job.replayed:
