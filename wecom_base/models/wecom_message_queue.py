@@ -1,11 +1,12 @@
-"""The outbox queue: claims, the cron's drain, concurrent sends and storing the outcomes.
+"""The outbox queue: claims, the cron's drain and concurrent sends.
 
 A drain claims a batch (``FOR NO KEY UPDATE SKIP LOCKED`` in a short transaction of its own), sends it,
 and stores every outcome in the cron's transaction, committed after each batch. Application messages go
 out concurrently (:class:`_Flight`: up to ``wecom_base.message_concurrency`` requests in flight, HTTP on
 threads that never touch the cursor), gated by the application's circuit (``wecom_message_channel.py``)
 and by the pacing of each member (``wecom_message_member_send.py``); other channels one after the other.
-One try and its outcome values are in ``wecom_message_attempt.py``.
+One try and its outcome values are in ``wecom_message_attempt.py``, storing the outcomes (and the hook that
+runs after) in ``wecom_message_outcome.py``.
 """
 
 import logging
