@@ -24,6 +24,8 @@ from tests.odoo_server import REPO, Json2, JsonRpc, OdooServer, RpcError, XmlRpc
 from wecom_base.tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET, MockWeCom
 
 README = os.path.join(REPO, "README.md")
+# The README and the pages of docs/ it links to: their marked code blocks are checked and run.
+DOC_PAGES = (README, os.path.join(REPO, "docs", "rpc.md"), os.path.join(REPO, "docs", "extend.md"))
 EXAMPLE_MODEL = os.path.join(REPO, "tests", "addons", "wecom_example", "models", "wecom_example_ticket.py")
 
 # What must never reach an RPC client's message: a traceback, a source file, a secret.
@@ -188,9 +190,11 @@ def assert_clean_error(error, *expected):
 
 
 def readme_blocks(marker):
-    """The fenced code blocks that follow ``<!-- marker: NAME -->`` lines in the README, by NAME."""
-    with open(README, encoding="utf-8") as readme:
-        text = readme.read()
+    """The fenced code blocks that follow ``<!-- marker: NAME -->`` lines in the README and docs/, by NAME."""
+    text = ""
+    for page in DOC_PAGES:
+        with open(page, encoding="utf-8") as doc:
+            text += doc.read() + "\n"
     pattern = re.compile(r"<!-- " + re.escape(marker) + r": (\S+) -->\n```python\n(.*?)```", re.DOTALL)
     return dict(pattern.findall(text))
 
