@@ -59,10 +59,11 @@ def our_warnings(path):
 
 def dropdb(name):
     import psycopg2  # noqa: PLC0415 - only this subcommand needs it (and Odoo's environment has it)
+    from psycopg2 import sql  # noqa: PLC0415
 
     connection = psycopg2.connect(dbname="postgres")
     connection.autocommit = True
-    connection.cursor().execute('DROP DATABASE IF EXISTS "%s"' % name.replace('"', '""'))
+    connection.cursor().execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 def main(argv):

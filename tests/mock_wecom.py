@@ -1,5 +1,6 @@
-"""``python -m tests.mock_wecom [--host 127.0.0.1] [--port 8900] [--verbose]``: the mock WeCom in the
-foreground, without Odoo (README, docker-compose). The mock itself travels with the addon:
+"""``python -m tests.mock_wecom [--host 127.0.0.1] [--port 8900] [--verbose] [--sample-directory [D,M]]
+[--trusted-domain HOST[:PORT]]``: the mock WeCom in the foreground, without Odoo (README, docker-compose,
+scripts/serve). The mock itself travels with the addon:
 ``wecom_base/tests/mock_wecom`` (``tests/__init__.py`` makes it importable without Odoo).
 """
 

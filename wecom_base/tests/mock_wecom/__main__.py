@@ -93,7 +93,7 @@ def main(argv=None):
     parser.add_argument(
         "--trusted-domain",
         metavar="HOST[:PORT]",
-        help="the default application's trusted domain, e.g. the host of Odoo's web.base.url (default odoo.example.com)",
+        help="the default application's trusted domain, e.g. the host of web.base.url (default odoo.example.com)",
     )
     args = parser.parse_args(argv)
 
