@@ -18,7 +18,6 @@ GROUP_USERS = "user_ids" if ODOO_19 else "users"
 GROUP_CATEGORY = "privilege_id" if ODOO_19 else "category_id"
 
 
-
 def check_attachment_read(attachment):
     """Raise AccessError unless the environment's user may read ``attachment``: 18.0's ir.attachment checks
     its record in ``check(mode)`` (``check_access`` skips it there); 19.0 moved that into ``check_access``

@@ -62,6 +62,7 @@ OUTCOME_FIELDS = frozenset(
 # Fixed once the message exists: the way it leaves and whose it is (a new message changes them).
 FIXED_FIELDS = frozenset({"channel", "application_id", "robot_id", "company_id"})
 
+
 class WeComSenderRefused(WeComError):
     """The author of a message may not send it (any more): a configuration failure, never retried."""
 
@@ -231,7 +232,9 @@ class WeComMessage(models.Model):
                         )
                     )
         if not self.env.su:
-            attachments = self.env["ir.attachment"].browse([vals["attachment_id"] for vals in vals_list if vals.get("attachment_id")])
+            attachments = self.env["ir.attachment"].browse(
+                [vals["attachment_id"] for vals in vals_list if vals.get("attachment_id")]
+            )
             self._wecom_check_attachment_access(attachments, self.env.user)
         return super().create(vals_list)
 
@@ -247,9 +250,7 @@ class WeComMessage(models.Model):
                     )
                 )
             for field in FIXED_FIELDS & vals.keys():
-                new = self._fields[field].convert_to_cache(vals[field], self, validate=False)
-                if any(message[field]._origin.id != new if message._fields[field].type == "many2one"
-                       else message[field] != new for message in self):
+                if any(message._wecom_value_of(field) != (vals[field] or False) for message in self):
                     raise UserError(
                         _(
                             "%(field)s cannot change once a message exists: create a new message instead.",
@@ -259,6 +260,11 @@ class WeComMessage(models.Model):
         if vals.get("attachment_id") and not self.env.su:
             self._wecom_check_attachment_access(self.env["ir.attachment"].browse(vals["attachment_id"]), self.env.user)
         return super().write(vals)
+
+    def _wecom_value_of(self, field):
+        """The value of ``field`` as ``write()`` takes it (a record's id)."""
+        value = self[field]
+        return value.id if isinstance(value, models.BaseModel) else value
 
     @api.model
     def _wecom_check_attachment_access(self, attachments, user):
@@ -290,9 +296,7 @@ class WeComMessage(models.Model):
             raise AccessError(_("The author %(user)s may no longer send WeCom messages.", user=author.name))
         channel_record = self.application_id if self.channel == "application" else self.robot_id
         if self.company_id not in author.company_ids or (
-            channel_record and "company_id" in channel_record._fields
-            and channel_record.company_id
-            and channel_record.company_id not in author.company_ids
+            channel_record.company_id and channel_record.company_id not in author.company_ids
         ):
             raise AccessError(
                 _(
