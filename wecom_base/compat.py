@@ -17,6 +17,17 @@ GROUP_USERS = "user_ids" if ODOO_19 else "users"
 # 19.0 groups belong to a res.groups.privilege (which has the module category); 18.0 groups to the category.
 GROUP_CATEGORY = "privilege_id" if ODOO_19 else "category_id"
 
+
+def check_attachment_read(attachment):
+    """Raise AccessError unless the environment's user may read ``attachment``: 18.0's ir.attachment checks
+    its record in ``check(mode)`` (``check_access`` skips it there); 19.0 moved that into ``check_access``
+    and deprecated ``check``."""
+    if ODOO_19:
+        attachment.check_access("read")
+    else:
+        attachment.check("read")
+
+
 # 19.0 removed @api.returns; it turns every recordset an RPC method returns into its list of ids instead.
 # On 18.0 the decorator makes XML-RPC / JSON-RPC return the record's id (a recordset cannot be marshalled).
 if hasattr(api, "returns"):

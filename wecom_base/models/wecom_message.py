@@ -8,12 +8,14 @@ in ``wecom_message_channel.py``; the pacing per member in ``wecom_message_member
 """
 
 import logging
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
 
-from .. import const
+from .. import compat, const
 from ..lib import WeComError, payloads
 from ..lib.payloads import (
     DUPLICATE_CHECK_MAX,
@@ -29,6 +31,56 @@ from .wecom_base import retention_cutoff, unlink_in_batches
 _logger = logging.getLogger(__name__)
 
 FINAL_STATES = ("sent", "partial", "exception", "cancel")
+
+# Written by the outbox alone (its buttons, its cron, Send Now): never by write()/create() of a user or an RPC
+# client, whatever the view says. Their values come from WeCom's answers and the outbox's own bookkeeping.
+OUTCOME_FIELDS = frozenset(
+    {
+        "state",
+        "failure_type",
+        "failure_reason",
+        "queued_date",
+        "try_count",
+        "next_try_date",
+        "claimed_at",
+        "resend_duplicate_check",
+        "wait_outage",
+        "msgid",
+        "sent_date",
+        "response",
+        "response_code",
+        "invalid_users",
+        "invalid_parties",
+        "invalid_tags",
+        "unlicensed_users",
+        "recalled",
+        "recall_date",
+        "media_id",
+        "media_uploaded_at",
+    }
+)
+# Fixed once the message exists: the way it leaves and whose it is (a new message changes them).
+FIXED_FIELDS = frozenset({"channel", "application_id", "robot_id", "company_id"})
+
+
+class WeComSenderRefused(WeComError):
+    """The author of a message may not send it (any more): a configuration failure, never retried."""
+
+    kind = "config"
+
+
+# Set while the outbox itself writes (a context variable, not a context key: an RPC client cannot set it).
+_OUTBOX_WRITING = ContextVar("wecom_outbox_writing", default=False)
+
+
+@contextmanager
+def outbox_writes():
+    """Let the outbox's own code write the outcome fields of messages within this block."""
+    token = _OUTBOX_WRITING.set(True)
+    try:
+        yield
+    finally:
+        _OUTBOX_WRITING.reset(token)
 
 
 class WeComMessage(models.Model):
@@ -161,6 +213,110 @@ class WeComMessage(models.Model):
             message.name = (text[:60] + "…") if len(text) > 60 else (text or _("(no content)"))
 
     # ------------------------------------------------------------------ access
+    def _wecom_outbox_may_write(self):
+        """Outcome fields are written by the outbox (inside :func:`outbox_writes`) or by code running as
+        superuser (the cron, ``sudo()``), never through a user's or an RPC client's ``write()``."""
+        return self.env.su or _OUTBOX_WRITING.get()
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        if not self._wecom_outbox_may_write():
+            for vals in vals_list:
+                forged = sorted(field for field in OUTCOME_FIELDS & vals.keys() if vals[field])
+                if forged and not (forged == ["state"] and vals["state"] == "draft"):
+                    raise AccessError(
+                        _(
+                            "%(fields)s: written by the outbox only. Create a draft and send it with Send "
+                            "(or wecom_send).",
+                            fields=", ".join(forged),
+                        )
+                    )
+        if not self.env.su:
+            attachments = self.env["ir.attachment"].browse(
+                [vals["attachment_id"] for vals in vals_list if vals.get("attachment_id")]
+            )
+            self._wecom_check_attachment_access(attachments, self.env.user)
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if not self._wecom_outbox_may_write():
+            forged = sorted(OUTCOME_FIELDS & vals.keys())
+            if forged:
+                raise AccessError(
+                    _(
+                        "%(fields)s: written by the outbox only. Use the buttons (Send, Cancel, Retry, Recall) "
+                        "or wecom_send.",
+                        fields=", ".join(forged),
+                    )
+                )
+            for field in FIXED_FIELDS & vals.keys():
+                if any(message._wecom_value_of(field) != (vals[field] or False) for message in self):
+                    raise UserError(
+                        _(
+                            "%(field)s cannot change once a message exists: create a new message instead.",
+                            field=self._fields[field]._description_string(self.env),
+                        )
+                    )
+        if vals.get("attachment_id") and not self.env.su:
+            self._wecom_check_attachment_access(self.env["ir.attachment"].browse(vals["attachment_id"]), self.env.user)
+        return super().write(vals)
+
+    def _wecom_value_of(self, field):
+        """The value of ``field`` as ``write()`` takes it (a record's id)."""
+        value = self[field]
+        return value.id if isinstance(value, models.BaseModel) else value
+
+    @api.model
+    def _wecom_check_attachment_access(self, attachments, user):
+        """``user`` may read each of ``attachments`` (another company's or record's file never leaves through
+        WeCom). :raise AccessError: naming the attachment"""
+        for attachment in attachments:
+            try:
+                compat.check_attachment_read(attachment.with_user(user))
+            except AccessError as exc:
+                raise AccessError(
+                    _(
+                        "Attachment: %(user)s may not read %(name)s, so it cannot be sent.",
+                        user=user.name,
+                        name=attachment.sudo().name,
+                    )
+                ) from exc
+
+    def _wecom_check_author_access(self):
+        """At send time, as the message's author: they may still send, use its application or robot (its
+        company among theirs) and read its attachment. Messages created by the superuser (code, crons) pass.
+
+        :raise AccessError: why the author may not send this message
+        """
+        self.ensure_one()
+        author = self.create_uid
+        if not author or author._is_superuser():
+            return
+        if not author.active or not author.has_group(const.USER_GROUP):
+            raise AccessError(_("The author %(user)s may no longer send WeCom messages.", user=author.name))
+        channel_record = self.application_id if self.channel == "application" else self.robot_id
+        if self.company_id not in author.company_ids or (
+            channel_record.company_id and channel_record.company_id not in author.company_ids
+        ):
+            raise AccessError(
+                _(
+                    "The author %(user)s may not send through %(channel)s of another company.",
+                    user=author.name,
+                    channel=channel_record.display_name or self.company_id.name,
+                )
+            )
+        self._wecom_check_attachment_access(self.attachment_id, author)
+
+    def _wecom_check_author_access_at_send(self):
+        """:meth:`_wecom_check_author_access` as the outbox's failure: nothing is uploaded or sent.
+
+        :raise WeComSenderRefused: the reason, stored as the message's failure
+        """
+        try:
+            self._wecom_check_author_access()
+        except AccessError as exc:
+            raise WeComSenderRefused(str(exc.args[0] if exc.args else exc)) from exc
+
     def _wecom_check_sender(self):
         """Who may send: WeCom users (and sudo). Every way of sending (form, composer, Python, RPC) asks here."""
         if not (self.env.su or self.env.user.has_group(const.USER_GROUP)):
@@ -382,7 +538,14 @@ class WeComMessage(models.Model):
         self._wecom_check_sender()
         todo = self.filtered(lambda m: m.state in ("draft", "exception", "cancel"))
         todo._wecom_validate()
-        todo.write(
+        with outbox_writes():
+            todo._wecom_queue()
+        if todo:
+            self.env.ref("wecom_base.ir_cron_wecom_message_queue")._trigger()
+        return True
+
+    def _wecom_queue(self):
+        self.write(
             {
                 "state": "outgoing",
                 "failure_type": False,
@@ -393,9 +556,6 @@ class WeComMessage(models.Model):
                 "queued_date": fields.Datetime.now(),
             }
         )
-        if todo:
-            self.env.ref("wecom_base.ir_cron_wecom_message_queue")._trigger()
-        return True
 
     def action_retry(self):
         """Queue failed or cancelled messages again."""
@@ -410,7 +570,8 @@ class WeComMessage(models.Model):
         pending = self.filtered(lambda m: m.state in ("draft", "outgoing", "exception"))
         if not pending:
             raise UserError(_("Only messages not sent yet can be cancelled."))
-        pending.write({"state": "cancel", "next_try_date": False})
+        with outbox_writes():
+            pending.write({"state": "cancel", "next_try_date": False})
         return True
 
     def action_send_now(self):
@@ -420,8 +581,9 @@ class WeComMessage(models.Model):
         if self.state in ("sent", "partial"):
             raise UserError(_("This message was already sent."))
         self._wecom_validate()
-        self._wecom_lock_for_send()
-        self._wecom_send_one(raise_errors=True)
+        with outbox_writes():
+            self._wecom_lock_for_send()
+            self._wecom_send_one(raise_errors=True)
         return True
 
     def action_recall(self):
@@ -439,7 +601,8 @@ class WeComMessage(models.Model):
                 message._wecom_call(const.PATH_MESSAGE_RECALL, payload={"msgid": message.msgid})
             except WeComError as exc:
                 message.handle_wecom_error(exc)
-            message.write({"recalled": True, "recall_date": fields.Datetime.now()})
+            with outbox_writes():
+                message.write({"recalled": True, "recall_date": fields.Datetime.now()})
             message.message_post(body=_("Recalled from WeCom."))
         return True
 

@@ -14,6 +14,7 @@ from odoo import _, api, fields, models
 
 from .. import const
 from ..lib.flow_control import retry_delay
+from .wecom_message import outbox_writes
 
 _logger = logging.getLogger(__name__)
 
@@ -174,7 +175,8 @@ class WeComMessageChannel(models.Model):
                         ]
                     )
                 )
-                waiting.write({"next_try_date": False, "wait_outage": False})
+                with outbox_writes():
+                    waiting.write({"next_try_date": False, "wait_outage": False})
                 app.with_env(row.env).message_post(
                     body=_(
                         "WeCom reachable again (unreachable since %(since)s UTC); %(count)s waiting message(s) "

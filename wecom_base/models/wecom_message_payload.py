@@ -28,6 +28,7 @@ class WeComMessage(models.Model):
             (the outbox reads them once for the pacing and the payload)
         """
         self.ensure_one()
+        self._wecom_check_author_access_at_send()
         builder = getattr(self, f"_wecom_prepare_payload__{self.msgtype}", None)
         if builder is None:
             raise ValidationError(_("Type: %(type)s cannot be sent by this channel.", type=self.msgtype))
@@ -73,6 +74,7 @@ class WeComMessage(models.Model):
         """The JSON body of ``webhook/send``; the type's part comes from
         ``_wecom_prepare_robot_payload__<msgtype>()`` or, failing that, ``_wecom_prepare_payload__<msgtype>()``."""
         self.ensure_one()
+        self._wecom_check_author_access_at_send()
         builder = getattr(self, f"_wecom_prepare_robot_payload__{self.msgtype}", None) or getattr(
             self, f"_wecom_prepare_payload__{self.msgtype}", None
         )
