@@ -13,6 +13,13 @@ class WeComMember(models.Model):
         self._wecom_sync_hr_employees()
         return result
 
+    def write(self, vals):
+        result = super().write(vals)
+        if "user_id" in vals:
+            # Create Odoo Users, Link by E-mail, a WeCom User ID set on a user: the employee follows at once
+            self._wecom_sync_hr_employees()
+        return result
+
     def _wecom_employee_values(self, hr_departments):
         self.ensure_one()
         department = self.main_department_id or self.department_ids[:1]
@@ -52,21 +59,11 @@ class WeComMember(models.Model):
             .search([("wecom_department_id", "in", (members.department_ids | members.main_department_id).ids)])
         }
         employees = {e.wecom_member_id.id: e for e in Employee.search([("wecom_member_id", "in", members.ids)])}
+        self._wecom_follow_users(Employee, members, employees)
         to_create = []
         for member in members:
             desired = member._wecom_employee_values(hr_departments)
             employee = employees.get(member.id)
-            if not employee and member.user_id:
-                employee = Employee.search(
-                    [
-                        ("user_id", "=", member.user_id.id),
-                        ("company_id", "=", member.company_id.id),
-                        ("wecom_member_id", "=", False),
-                    ],
-                    limit=1,
-                )
-                if employee:
-                    desired["wecom_member_id"] = member.id  # adopt the user's employee
             if not employee:
                 if desired["active"]:
                     to_create.append({**desired, "wecom_member_id": member.id})
@@ -81,3 +78,33 @@ class WeComMember(models.Model):
             Employee.create(to_create)
             stats["created"] += len(to_create)
         return stats
+
+    def _wecom_follow_users(self, Employee, members, employees):
+        """The employee of a user follows the user to the member now linked to it (the user's WeCom User ID
+        changed, or the member was just linked): an employee of a linked user is never duplicated, and a user is
+        never linked to two employees of a company (hr's constraint).
+
+        :param dict employees: ``{member id: employee}``, updated in place
+        """
+        linked = members.filtered("user_id")
+        if not linked:
+            return
+        by_user = {
+            (e.user_id.id, e.company_id.id): e
+            for e in Employee.search(
+                [("user_id", "in", linked.user_id.ids), ("company_id", "in", linked.company_id.ids)]
+            )
+        }
+        for member in linked:
+            user_employee = by_user.get((member.user_id.id, member.company_id.id))
+            own = employees.get(member.id)
+            if not user_employee or user_employee == own:
+                continue
+            previous = user_employee.wecom_member_id
+            if own:
+                user_employee.write({"user_id": False})  # the member's own employee takes the user
+            else:
+                user_employee.write({"wecom_member_id": member.id})  # adopt the user's employee
+                employees[member.id] = user_employee
+                if previous.id in employees and employees[previous.id] == user_employee:
+                    del employees[previous.id]

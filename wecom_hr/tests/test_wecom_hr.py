@@ -87,6 +87,50 @@ class TestWeComHr(WeComNoWriteMixin, WeComCase):
         self.assertEqual(self.employee("lisi"), employee)
         self.assertEqual(employee.name, "李四")
 
+    def test_employee_follows_the_user_at_once(self):
+        """Linking a member to a user (a WeCom User ID set on the user) links its employee at once, without
+        Sync Employees."""
+        self.app._wecom_sync_directory()
+        lisi = self.employee("lisi")
+        self.assertFalse(lisi.user_id)
+        user = new_test_user(self.env, login="hr_lisi_now", groups="base.group_user")
+        user.wecom_userid = "lisi"
+        self.assertEqual(lisi.user_id, user)
+        user.wecom_userid = False
+        self.assertEqual(lisi.user_id, user, "unlinking the member leaves the employee's user to a manager")
+
+    def test_employee_follows_the_user_whose_wecom_userid_changes(self):
+        """A user's WeCom User ID moves from one member to another: the employees follow the link at once and the
+        nightly sync keeps working (it failed every night with "A user cannot be linked to multiple
+        employees")."""
+        user = new_test_user(self.env, login="hr_moves", groups="base.group_user")
+        user.wecom_userid = "zhangsan"
+        self.app._wecom_sync_directory()
+        zhangsan, lisi = self.employee("zhangsan"), self.employee("lisi")
+        self.assertEqual((zhangsan.user_id, lisi.user_id), (user, self.env["res.users"]))
+        user.wecom_userid = "lisi"
+        self.assertEqual((zhangsan.user_id, lisi.user_id), (self.env["res.users"], user))
+        self.app._wecom_sync_directory()  # the nightly sync
+        self.app.action_sync_hr()
+        self.assertEqual(self.employee("lisi").user_id, user)
+        self.assertEqual(
+            self.env["hr.employee"].with_context(active_test=False).search_count([("user_id", "=", user.id)]), 1
+        )
+
+    def test_employee_of_the_user_follows_to_a_member_without_one(self):
+        user = new_test_user(self.env, login="hr_follows", groups="base.group_user")
+        user.wecom_userid = "zhangsan"
+        self.app._wecom_sync_directory()
+        employee = self.employee("zhangsan")
+        self.mock.change_directory(users=[{"userid": "wangwu", "name": "王五", "department": [2]}])
+        self.app._wecom_sync_directory()
+        self.employee("wangwu").unlink()
+        user.wecom_userid = "wangwu"
+        self.assertEqual(self.employee("wangwu"), employee, "the user's employee follows the user")
+        self.assertEqual((employee.user_id, employee.name), (user, "王五"))
+        self.app._wecom_sync_directory()
+        self.assertEqual(self.employee("wangwu"), employee)
+
     def test_catch_up_button_and_callback(self):
         self.app._wecom_sync_directory()
         self.env["hr.employee"].with_context(active_test=False).search([("wecom_member_id", "!=", False)]).write(
