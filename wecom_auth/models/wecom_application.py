@@ -107,12 +107,7 @@ class WeComApplication(models.Model):
         :rtype: res.users (sudo; at most one)
         """
         self.ensure_one()
-        users = self.env["res.users"].sudo().with_context(active_test=False)
-        escaped = userid.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        candidates = users.search(
-            [("wecom_userid", "=ilike", escaped), ("company_ids", "in", self.sudo().company_id.ids)], order="id"
-        )
-        matches = candidates.filtered(lambda user: user.wecom_userid.lower() == userid.lower())
+        matches = self.env["res.users"]._wecom_find_by_userid(userid, self.sudo().company_id)
         return matches.sorted(lambda user: not user.active)[:1]
 
     def _wecom_auth_error_message(self, error, code=None):

@@ -1,5 +1,6 @@
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
+from odoo.tools import escape_psql
 
 from .. import const
 
@@ -64,6 +65,43 @@ class ResUsers(models.Model):
         if not (self.env.su or self.env.user.has_group(const.MANAGER_GROUP)):
             raise AccessError(_("Only WeCom managers can change WeCom user ids."))
 
+    # ------------------------------------------------------------------ finding users (the one way)
+    @api.model
+    def _wecom_find_by_userid(self, userid, companies):
+        """The users of ``companies`` whose WeCom User ID is ``userid``: exact and case-insensitive, as WeCom user
+        ids are; ``_``, ``%`` and ``\\`` are ordinary characters, never wildcards. Archived users included.
+
+        :rtype: res.users (sudo), ordered by id
+        """
+        return self._wecom_find_exact("wecom_userid", userid, companies)
+
+    @api.model
+    def _wecom_find_by_email(self, email, companies):
+        """The users of ``companies`` whose login or e-mail address is ``email``, exact and case-insensitive (no
+        wildcards). Active users only.
+
+        :rtype: res.users (sudo), ordered by id
+        """
+        by_login = self._wecom_find_exact("login", email, companies, active_test=True)
+        by_email = self._wecom_find_exact("email", email, companies, active_test=True)
+        return (by_login | by_email).sorted("id")
+
+    def _wecom_is_administrator(self):
+        """Settings or Access Rights administrator: never linked to a WeCom member automatically."""
+        self.ensure_one()
+        return self.has_group("base.group_system") or self.has_group("base.group_erp_manager")
+
+    @api.model
+    def _wecom_find_exact(self, field, value, companies, active_test=False):
+        value = (value or "").strip() if isinstance(value, str) else ""
+        users = self.sudo().with_context(active_test=active_test)
+        if not value:
+            return users.browse()
+        candidates = users.search(
+            [(field, "=ilike", escape_psql(value)), ("company_ids", "in", companies.ids)], order="id"
+        )
+        return candidates.filtered(lambda user: (user[field] or "").lower() == value.lower())
+
     @api.constrains("wecom_userid", "company_id", "company_ids")
     def _check_wecom_userid(self):
         for user in self.filtered("wecom_userid"):
@@ -76,18 +114,7 @@ class ResUsers(models.Model):
                         user=user.name,
                     )
                 )
-            twin = (
-                self.sudo()
-                .with_context(active_test=False)
-                .search(
-                    [
-                        ("id", "!=", user.id),
-                        ("wecom_userid", "=ilike", user.wecom_userid),
-                        ("company_ids", "in", user.company_ids.ids),
-                    ],
-                    limit=1,
-                )
-            )
+            twin = (self._wecom_find_by_userid(user.wecom_userid, user.company_ids) - user)[:1]
             if twin:
                 raise ValidationError(
                     _(

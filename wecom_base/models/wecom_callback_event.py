@@ -477,14 +477,7 @@ class WeComCallbackEvent(models.Model):
 
     def _wecom_users_with_userid(self, userid):
         """Odoo users of this event's company linked to the WeCom ``userid``."""
-        if not isinstance(userid, str) or not userid.strip():
-            return self.env["res.users"]
-        return (
-            self.env["res.users"]
-            .sudo()
-            .with_context(active_test=False)
-            .search([("wecom_userid", "=ilike", userid.strip()), ("company_ids", "in", self.company_id.ids)])
-        )
+        return self.env["res.users"]._wecom_find_by_userid(userid, self.company_id)
 
     def _wecom_change_contact__create_user(self, data):
         userid = data.get("UserID") or "-"

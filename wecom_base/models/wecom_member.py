@@ -102,21 +102,10 @@ class WeComMember(models.Model):
         self._wecom_check_manager()
         linked = self.env["wecom.member"]
         for member in self.filtered(lambda m: not m.user_id and m.email and m.status != "exited"):
-            email = member.email.strip().lower()
-            users = (
-                self.env["res.users"]
-                .sudo()
-                .search(
-                    [
-                        ("wecom_userid", "=", False),
-                        ("company_ids", "in", member.company_id.ids),
-                        "|",
-                        ("login", "=ilike", email),
-                        ("email", "=ilike", email),
-                    ],
-                    limit=2,
-                )
-            )
+            users = self.env["res.users"]._wecom_find_by_email(member.email, member.company_id)
+            users = users.filtered(lambda user: not user.wecom_userid)
+            # an administrator is never linked by e-mail: a WeCom login as them stays a manager's manual act
+            users = users.filtered(lambda user: not user._wecom_is_administrator())
             if len(users) == 1:
                 users.wecom_userid = member.userid  # res.users relinks the member
                 linked |= member

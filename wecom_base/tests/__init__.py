@@ -2,6 +2,7 @@ from . import test_wecom_base
 from . import test_wecom_application
 from . import test_security
 from . import test_security_outbox
+from . import test_security_identity
 from . import test_token_concurrency
 from . import test_wecom_message
 from . import test_message_concurrency
