@@ -87,6 +87,21 @@ def report_progress(env, done, remaining):
         cron._commit_progress(0, remaining=remaining)
 
 
+def read_request_body(httprequest, limit):
+    """At most ``limit + 1`` bytes of the request's body, chunked bodies (no Content-Length) included, kept for a
+    replay of the request (Odoo retries a request after a concurrency failure).
+
+    Odoo's ``HTTPRequest`` (18.0 and 19.0) exposes ``get_data()``, which reads the whole body, but not the
+    werkzeug request's ``stream``, and its stream is built before the route runs (so ``max_content_length`` can
+    no longer lower the limit): the wrapped werkzeug request is private, hence here.
+    """
+    key = "wecom_base.request_body"
+    if key not in httprequest.environ:
+        wrapped = httprequest._HTTPRequest__wrapped
+        httprequest.environ[key] = wrapped.stream.read(limit + 1)
+    return httprequest.environ[key]
+
+
 def registry_in_test_mode(registry):
     """Whether every new cursor of ``registry`` is the test's (HttpCase): 18.0 has ``in_test_mode()``; 19.0
     replaces the registry's ``cursor`` method (an attribute of the instance) while it is in test mode."""

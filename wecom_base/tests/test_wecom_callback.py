@@ -3,6 +3,8 @@
 import time
 from unittest.mock import patch
 
+import requests
+
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
@@ -287,6 +289,28 @@ class TestWeComCallback(WeComCallbackMixin, HttpCase):
         encrypted = self.crypto.encrypt(text_message())
         body = self.envelope(encrypted).replace(b"</xml>", b"<Pad>" + b"x" * (1024 * 1024) + b"</Pad></xml>")
         self.assertBadPost(body, self.signed_params(encrypted), 413, counted=False)
+
+    def test_chunked_body_refused_after_the_limit(self):
+        """A chunked body (no Content-Length) is refused once 1 MB is read, not after reading all of it (which
+        the log line's size would show)."""
+        encrypted = self.crypto.encrypt(text_message())
+
+        def chunks():
+            yield self.envelope(encrypted).replace(b"</xml>", b"<Pad>")
+            for _index in range(128):  # 8 MB
+                yield b"x" * 65536
+
+        with self.assertLogs(CONTROLLER_LOGGER, "WARNING") as logs:
+            try:
+                response = self.url_open(
+                    self.url(**self.signed_params(encrypted)), data=chunks(), headers={"Content-Type": "text/xml"}
+                )
+            except requests.exceptions.ConnectionError:
+                response = None  # the server answered and closed while the client was still sending
+        if response is not None:
+            self.assertRejected(response, 413)
+        self.assertIn("over the limit", "\n".join(logs.output), "refused while reading, not after")
+        self.assertNothingStored()
 
     def test_unknown_inactive_or_unconfigured_callback(self):
         encrypted = self.crypto.encrypt(text_message())
