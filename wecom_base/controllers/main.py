@@ -8,6 +8,7 @@ nothing about why, is logged once without secrets and is counted on the target.
 """
 
 import logging
+import re
 
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -18,6 +19,26 @@ from .. import compat, const
 from ..lib import WeComCryptoError
 
 _logger = logging.getLogger(__name__)
+
+
+class _PathTokenLogFilter:
+    """Werkzeug logs every request line with its path: the callback URL's path token is a capability (whoever
+    knows it may post to the callback), masked there as the login callback's code is."""
+
+    PATH_TOKEN = re.compile(r"(/wecom/callback/)[^/?\s\"]+")
+
+    def filter(self, record):
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - never break logging
+            return True
+        if "/wecom/callback/" in message:
+            record.msg, record.args = self.PATH_TOKEN.sub(r"\1***", message), ()
+        return True
+
+
+if not any(isinstance(f, _PathTokenLogFilter) for f in logging.getLogger("werkzeug").filters):
+    logging.getLogger("werkzeug").addFilter(_PathTokenLogFilter())
 
 _STATUS_TEXT = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 413: "Payload Too Large"}
 _CRYPTO_STATUS = {"xml": 400, "signature": 403, "timestamp": 403, "decrypt": 403, "receive_id": 403}

@@ -1,5 +1,6 @@
 """Application callbacks: the endpoint (HttpCase), the inbox, dedupe and the event dispatch."""
 
+import logging
 import time
 from unittest.mock import patch
 
@@ -8,7 +9,7 @@ import requests
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from odoo.addons.wecom_base.controllers.main import WeComCallbackController
+from odoo.addons.wecom_base.controllers.main import WeComCallbackController, _PathTokenLogFilter
 from odoo.addons.wecom_base.lib import WeComCallbackCrypto, parse_xml
 from odoo.addons.wecom_base.models.wecom_callback import generate_callback_token, generate_encoding_aes_key
 
@@ -289,6 +290,21 @@ class TestWeComCallback(WeComCallbackMixin, HttpCase):
         encrypted = self.crypto.encrypt(text_message())
         body = self.envelope(encrypted).replace(b"</xml>", b"<Pad>" + b"x" * (1024 * 1024) + b"</Pad></xml>")
         self.assertBadPost(body, self.signed_params(encrypted), 413, counted=False)
+
+    def test_path_token_masked_in_the_access_log(self):
+        record = logging.LogRecord(
+            "werkzeug",
+            logging.INFO,
+            __file__,
+            1,
+            '%s - - "%s" %s',
+            ("127.0.0.1", f"POST {self.url(**{'timestamp': '1'})} HTTP/1.1", 200),
+            None,
+        )
+        self.assertTrue(_PathTokenLogFilter().filter(record))
+        self.assertNotIn(self.callback.path_token, record.getMessage())
+        self.assertIn("/wecom/callback/***?timestamp=1", record.getMessage())
+        self.assertIn(_PathTokenLogFilter, [type(f) for f in logging.getLogger("werkzeug").filters])
 
     def test_chunked_body_refused_after_the_limit(self):
         """A chunked body (no Content-Length) is refused once 1 MB is read, not after reading all of it (which

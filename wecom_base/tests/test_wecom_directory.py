@@ -301,9 +301,9 @@ class TestWeComDirectorySync(DirectoryMixin, WeComCase):
         self.assertFalse(self.env["wecom.member"].with_user(outsider).search([]), "company rule")
 
 
-@tagged("post_install", "-at_install")
-class TestWeComDirectoryCallbacks(DirectoryMixin, WeComMockMixin, WeComCallbackMixin, HttpCase):
-    """change_contact callbacks posted through the real controller update the mirror when processed."""
+class DirectoryCallbackMixin(DirectoryMixin, WeComMockMixin, WeComCallbackMixin):
+    """An application syncing the directory and its callback (HttpCase): ``change()`` posts a change_contact
+    event through the real controller and processes it."""
 
     TOKEN = "DirTok9"
     AES_KEY = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"
@@ -326,11 +326,6 @@ class TestWeComDirectoryCallbacks(DirectoryMixin, WeComMockMixin, WeComCallbackM
         cls.crypto = WeComCallbackCrypto(cls.TOKEN, cls.AES_KEY, MOCK_CORP_ID)
         cls.Event = cls.env["wecom.callback.event"]
 
-    def setUp(self):
-        super().setUp()
-        self.mock.set_directory(DEPARTMENTS, USERS)
-        self.app._wecom_sync_directory()
-
     def change(self, change_type, fields):
         elements = "".join(f"<{tag}><![CDATA[{value}]]></{tag}>" for tag, value in fields.items())
         xml = (
@@ -345,6 +340,16 @@ class TestWeComDirectoryCallbacks(DirectoryMixin, WeComMockMixin, WeComCallbackM
         self.Event._cron_process_events()
         self.assertEqual(event.state, "done", event.error_reason)
         return event
+
+
+@tagged("post_install", "-at_install")
+class TestWeComDirectoryCallbacks(DirectoryCallbackMixin, HttpCase):
+    """change_contact callbacks posted through the real controller update the mirror when processed."""
+
+    def setUp(self):
+        super().setUp()
+        self.mock.set_directory(DEPARTMENTS, USERS)
+        self.app._wecom_sync_directory()
 
     def test_update_user_changes_one_member_with_the_event_fields(self):
         others = [(m.userid, m.write_date) for m in self.members() if m.userid != "lisi"]
