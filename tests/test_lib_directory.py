@@ -6,8 +6,10 @@ from wecom_base.lib import (
     DirectoryReader,
     WeComClient,
     WeComConfigError,
+    WeComDataError,
     WeComResponseError,
     WeComRetryableError,
+    check_department_depth,
     normalize_department,
     normalize_member,
 )
@@ -105,9 +107,25 @@ def test_call_rate_is_kept(seeded):
 
 
 def test_normalize_refuses_what_cannot_be_stored():
-    with pytest.raises(WeComResponseError):
+    with pytest.raises(WeComDataError, match="department without a valid id"):
         normalize_department({"id": "x"})
-    with pytest.raises(WeComResponseError):
+    with pytest.raises(WeComDataError, match="member without a userid"):
         normalize_member({"name": "no userid"})
+    assert issubclass(WeComDataError, WeComResponseError), "callers catching the broader error still do"
     event = normalize_member({"userid": "a", "department": "3,4", "status": "2", "biz_mail": "a@example.com"})
     assert event == {"userid": "a", "department_ids": [3, 4], "status": "disabled", "email": "a@example.com"}
+
+
+def chain(levels):
+    """A department tree of ``levels`` levels, one department per level."""
+    return {level: {"parent_wecom_id": level - 1} for level in range(1, levels + 1)}
+
+
+def test_department_depth():
+    check_department_depth(chain(15))  # WeCom's limit: accepted
+    with pytest.raises(WeComDataError, match="16 levels deep"):
+        check_department_depth(chain(16))
+    with pytest.raises(WeComDataError, match="10000 levels deep"):
+        check_department_depth(chain(10000))
+    cycle = {1: {"parent_wecom_id": 2}, 2: {"parent_wecom_id": 1}}
+    check_department_depth(cycle)  # a cycle ends where it closes (the mirror handles it)

@@ -4,6 +4,7 @@ from .client import WeComClient, check_base_url, shared_session
 from .exceptions import (
     WeComApiError,
     WeComConfigError,
+    WeComDataError,
     WeComError,
     WeComNetworkError,
     WeComPermanentError,
@@ -14,5 +15,5 @@ from .exceptions import (
     redact,
 )
 from .crypto import WeComCallbackCrypto, WeComCryptoError, parse_xml
-from .directory import DirectoryReader, normalize_department, normalize_member
+from .directory import DirectoryReader, check_department_depth, normalize_department, normalize_member
 from .errcodes import errcode_info, failure_type_for, is_retryable

@@ -22,7 +22,7 @@ import time
 from collections import deque
 
 from .. import const
-from .exceptions import WeComApiError, WeComNetworkError, WeComResponseError, WeComRetryableError
+from .exceptions import WeComApiError, WeComDataError, WeComNetworkError, WeComRetryableError
 
 
 def _text(value, size=255):
@@ -39,14 +39,44 @@ def _int(value):
     return None
 
 
+MAX_DEPARTMENT_DEPTH = 15  # WeCom allows 15 levels of departments, the root included
+
+
+def department_depths(departments):
+    """``{wecom_id: level}`` of ``departments`` (``{wecom_id: {"parent_wecom_id": …}}``), the root at level 1;
+    a parent outside ``departments`` counts as level 0, a cycle stops where it closes."""
+    depths = {}
+    for wecom_id in departments:
+        chain, seen, current = [], set(), wecom_id
+        while current in departments and current not in depths and current not in seen:
+            chain.append(current)
+            seen.add(current)
+            current = departments[current].get("parent_wecom_id")
+        base = depths.get(current, 0)
+        for level, node in enumerate(reversed(chain), start=1):
+            depths[node] = base + level
+    return depths
+
+
+def check_department_depth(departments, limit=MAX_DEPARTMENT_DEPTH):
+    """:raise WeComDataError: a department is deeper than WeCom allows (nothing of such a tree is kept)"""
+    depths = department_depths(departments)
+    deepest = max(depths, key=depths.get, default=None)
+    if deepest is not None and depths[deepest] > limit:
+        raise WeComDataError(
+            f"WeCom returned a department tree {depths[deepest]} levels deep (department {deepest}); "
+            f"WeCom allows at most {limit}"
+        )
+
+
 def normalize_department(data):
     """A ``department/list`` row as ``{"wecom_id", "name", "parent_wecom_id", "sequence"}``.
 
-    :raise WeComResponseError: the row has no usable id
+    :raise WeComDataError: the row has no usable id
     """
     department_id = _int(data.get("id")) if isinstance(data, dict) else None
     if department_id is None or department_id <= 0:
-        raise WeComResponseError(f"WeCom returned a department without a valid id: {str(data)[:200]}")
+        raise WeComDataError(f"WeCom returned a department without a valid id: {str(data)[:200]}")
     return {
         "wecom_id": department_id,
         "name": _text(data.get("name")) or str(department_id),
@@ -59,11 +89,11 @@ def normalize_member(data):
     """A ``user/list`` / ``user/get`` member (or the fields of a ``change_contact`` event, already mapped to the
     same keys) as the values the mirror keeps; keys WeCom did not send are left out.
 
-    :raise WeComResponseError: the member has no userid
+    :raise WeComDataError: the member has no userid
     """
     userid = _text(data.get("userid"), 64) if isinstance(data, dict) else False
     if not userid:
-        raise WeComResponseError(f"WeCom returned a member without a userid: {str(data)[:200]}")
+        raise WeComDataError(f"WeCom returned a member without a userid: {str(data)[:200]}")
     values = {"userid": userid}
     if "name" in data:
         values["name"] = _text(data.get("name")) or userid
@@ -159,7 +189,7 @@ class DirectoryReader:
         answer = self.call("GET", const.PATH_DEPARTMENT_LIST)
         items = answer.get("department")
         if not isinstance(items, list):
-            raise WeComResponseError("WeCom's department/list answer has no department list.")
+            raise WeComDataError("WeCom's department/list answer has no department list.")
         departments = {}
         for item in items:
             department = normalize_department(item)
@@ -177,11 +207,11 @@ class DirectoryReader:
             answer = self.call("POST", const.PATH_USER_LIST_ID, payload=payload)
             page = answer.get("dept_user")
             if not isinstance(page, list):
-                raise WeComResponseError("WeCom's user/list_id answer has no dept_user list.")
+                raise WeComDataError("WeCom's user/list_id answer has no dept_user list.")
             for row in page:
                 userid = _text(row.get("userid"), 64) if isinstance(row, dict) else False
                 if not userid:
-                    raise WeComResponseError(f"WeCom's user/list_id returned a row without a userid: {str(row)[:200]}")
+                    raise WeComDataError(f"WeCom's user/list_id returned a row without a userid: {str(row)[:200]}")
                 department = _int(row.get("department"))
                 departments = rows.setdefault(userid, [])
                 if department and department not in departments:
@@ -191,7 +221,7 @@ class DirectoryReader:
             if not cursor:
                 return rows
             if cursor in seen_cursors:
-                raise WeComResponseError("WeCom's user/list_id returned the same cursor twice.")
+                raise WeComDataError("WeCom's user/list_id returned the same cursor twice.")
             seen_cursors.add(cursor)
 
     def read_member_details(self, rows, departments):

@@ -91,6 +91,11 @@ class WeComResponseError(WeComError):
         self.status_code = status_code
 
 
+class WeComDataError(WeComResponseError):
+    """WeCom's JSON has the wrong shape or values no directory can have (a department without an id, a tree
+    deeper than WeCom allows): the message says what was wrong."""
+
+
 class WeComApiError(WeComError):
     """WeCom answered with a non-zero ``errcode``.
 

@@ -14,6 +14,7 @@ from ..lib import (
     WeComApiError,
     WeComClient,
     WeComConfigError,
+    WeComDataError,
     WeComError,
     WeComNetworkError,
     WeComResponseError,
@@ -343,6 +344,8 @@ class WeComBase(models.AbstractModel):
                 "WeCom API base URL in Settings > WeCom, then try again.",
                 detail=error.message,
             )
+        if isinstance(error, WeComDataError):
+            return _("WeCom sent data that cannot be used: %(detail)s", detail=error.message)
         if isinstance(error, WeComResponseError):
             return _(
                 "The WeCom API base URL does not point at WeCom: %(detail)s Fix it in Settings > WeCom.",

@@ -13,7 +13,7 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from .. import compat, const
-from ..lib import DirectoryReader, WeComError, normalize_department, normalize_member
+from ..lib import DirectoryReader, WeComError, check_department_depth, normalize_department, normalize_member
 
 _logger = logging.getLogger(__name__)
 
@@ -153,6 +153,7 @@ class WeComApplication(models.Model):
         start = time.monotonic()
         reader = DirectoryReader(self.sudo()._wecom_directory_call, progress=self._wecom_directory_progress)
         departments, members = reader.read_all()
+        check_department_depth(departments)
         with self.env.cr.savepoint():
             department_stats, changed_departments = self._wecom_apply_departments(departments, full=True)
             member_stats, changed_members = self._wecom_apply_members(members, full=True)

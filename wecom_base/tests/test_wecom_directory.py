@@ -8,7 +8,7 @@ from unittest.mock import patch
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from odoo.addons.wecom_base.lib import WeComCallbackCrypto
+from odoo.addons.wecom_base.lib import WeComCallbackCrypto, WeComDataError
 
 from .common import (
     MOCK_AGENT_ID,
@@ -159,6 +159,23 @@ class TestWeComDirectorySync(DirectoryMixin, WeComCase):
             self.app.action_sync_directory()
         self.assertEqual([(m.userid, m.name, m.active) for m in self.members()], before)
         self.assertIn("60011", self.app.last_error)
+
+    def test_a_tree_deeper_than_wecom_allows_is_refused(self):
+        """WeCom allows 15 levels: a deeper answer (10,000 levels gave a raw "index row size" database error) is
+        refused with a clear message and nothing is written."""
+        deep = [{"id": level, "name": f"L{level}", "parentid": level - 1, "order": 1} for level in range(1, 2001)]
+        self.mock.set_directory(deep, [])
+        with self.assertRaisesRegex(UserError, "2000 levels deep.*at most 15"):
+            self.app.action_sync_directory()
+        self.assertFalse(self.departments())
+        self.mock.set_directory(deep[:15], [])
+        self.app.action_sync_directory()
+        self.assertEqual(len(self.departments()), 15)
+
+    def test_malformed_directory_data_says_what_was_wrong(self):
+        message = self.app._wecom_error_message(WeComDataError("WeCom returned a member without a userid: {}"))
+        self.assertIn("member without a userid", message)
+        self.assertNotIn("does not point at WeCom", message)
 
     def test_busy_answers_are_retried_with_backoff(self):
         self.mock.add_fault(path="/cgi-bin/user/list_id", errcode=-1, times=2)
