@@ -5,6 +5,7 @@ The hierarchy follows how a caller must react, not where the error came from::
     WeComError                       anything that went wrong talking to WeCom
     ├── WeComNetworkError            connection refused/dropped, timeout, HTTP 5xx   -> retry later
     ├── WeComResponseError           an answer that is not WeCom's JSON (wrong base URL) -> fix the configuration
+    │   └── WeComDataError           WeCom's JSON with impossible data (no id, tree too deep) -> says what was wrong
     └── WeComApiError(errcode, errmsg)  WeCom answered with errcode != 0
         ├── WeComRetryableError      kind retryable (-1, 45009, 45033)               -> retry later
         ├── WeComTokenError          kind token (40014, 42001, 41001)                -> new token, replay once
