@@ -1,4 +1,7 @@
+from markupsafe import escape
+
 from odoo import fields, models
+from odoo.tools import html2plaintext, plaintext2html
 
 from .hr_department import partial_unique_index
 
@@ -18,3 +21,15 @@ class HrEmployee(models.Model):
 
     def init(self):
         partial_unique_index(self.env.cr, "hr_employee_wecom_member_uniq", self._table, "wecom_member_id")
+
+    def _wecom_job_title_as_text(self):
+        """WeCom's position is text: where another addon copied the new employees' job title into HTML (18.0's
+        ``hr_skills`` makes it the description of the first resume line), it is shown as text, never as markup."""
+        if "resume_line_ids" not in self._fields:
+            return
+        for employee in self.filtered(lambda e: e.job_title and escape(e.job_title) != e.job_title):
+            title = employee.job_title
+            copies = employee.resume_line_ids.filtered(
+                lambda line, title=title: line.description and html2plaintext(line.description).strip() != title
+            )
+            copies.write({"description": plaintext2html(employee.job_title)})

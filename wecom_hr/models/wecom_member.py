@@ -75,7 +75,7 @@ class WeComMember(models.Model):
                 employee.write(diff)
                 stats["updated"] += 1
         if to_create:
-            Employee.create(to_create)
+            Employee.create(to_create)._wecom_job_title_as_text()
             stats["created"] += len(to_create)
         return stats
 

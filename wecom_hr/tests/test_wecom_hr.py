@@ -131,6 +131,19 @@ class TestWeComHr(WeComNoWriteMixin, WeComCase):
         self.app._wecom_sync_directory()
         self.assertEqual(self.employee("wangwu"), employee)
 
+    def test_position_is_text_never_markup(self):
+        """A WeCom position such as ``<img src=x>`` stays text wherever Odoo copies the job title into HTML (18.0's
+        hr_skills: the first resume line). Runs where hr_skills is installed."""
+        self.mock.change_directory(users=[{"userid": "lisi", "position": "<img src=x onerror=alert(1)>"}])
+        self.app._wecom_sync_directory()
+        employee = self.employee("lisi")
+        self.assertEqual(employee.job_title, "<img src=x onerror=alert(1)>")
+        if "resume_line_ids" not in employee._fields:
+            self.skipTest("hr_skills is not installed: no HTML copy of the job title")
+        for line in employee.resume_line_ids:
+            self.assertNotIn("<img", line.description or "")
+        self.assertIn("&lt;img", "".join(employee.resume_line_ids.mapped(lambda line: line.description or "")))
+
     def test_catch_up_button_and_callback(self):
         self.app._wecom_sync_directory()
         self.env["hr.employee"].with_context(active_test=False).search([("wecom_member_id", "!=", False)]).write(
