@@ -13,7 +13,15 @@ from odoo import Command, _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from .. import compat, const
-from ..lib import DirectoryReader, WeComError, check_department_depth, normalize_department, normalize_member
+from ..lib import (
+    DirectoryReader,
+    WeComDataError,
+    WeComError,
+    check_department_depth,
+    normalize_department,
+    normalize_member,
+)
+from ..lib.directory import MAX_DEPARTMENT_DEPTH
 
 _logger = logging.getLogger(__name__)
 
@@ -450,6 +458,7 @@ class WeComCallbackEvent(models.Model):
         values = {"name": full["name"]} if "name" in raw else {}
         if "parentid" in raw:
             values["parent_wecom_id"] = full["parent_wecom_id"]
+            self._wecom_check_party_depth(Department, department, full["parent_wecom_id"])
         if "order" in raw:
             values["sequence"] = full["sequence"]
         stats, changed = app._wecom_apply_departments({wecom_id: values}, full=False)
@@ -457,6 +466,29 @@ class WeComCallbackEvent(models.Model):
         if stats["created"]:
             return _("Directory: department %(id)s added.", id=wecom_id)
         return _("Directory: department %(id)s updated.", id=wecom_id)
+
+    def _wecom_check_party_depth(self, Department, department, parent_wecom_id):
+        """A department event may not make the mirror deeper than WeCom allows (15 levels).
+
+        :raise WeComDataError: the department (and its sub-departments) under that parent would be too deep
+        """
+
+        def levels(record):
+            return len(record.parent_path.strip("/").split("/")) if record.parent_path else 0
+
+        parent = Department.search(
+            [("company_id", "=", department.company_id.id or self.company_id.id), ("wecom_id", "=", parent_wecom_id)],
+            limit=1,
+        )
+        height = 1
+        if department.parent_path:
+            subtree = Department.search([("parent_path", "=like", f"{department.parent_path}%")])
+            height = max(levels(record) for record in subtree) - levels(department) + 1
+        if levels(parent) + height > MAX_DEPARTMENT_DEPTH:
+            raise WeComDataError(
+                f"department {department.wecom_id or '?'} under department {parent_wecom_id} would be "
+                f"{levels(parent) + height} levels deep; WeCom allows at most {MAX_DEPARTMENT_DEPTH}"
+            )
 
     @staticmethod
     def _wecom_join(result, note):

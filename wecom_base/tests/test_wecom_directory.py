@@ -343,7 +343,8 @@ class DirectoryCallbackMixin(DirectoryMixin, WeComMockMixin, WeComCallbackMixin)
         cls.crypto = WeComCallbackCrypto(cls.TOKEN, cls.AES_KEY, MOCK_CORP_ID)
         cls.Event = cls.env["wecom.callback.event"]
 
-    def change(self, change_type, fields):
+    def deliver_change(self, change_type, fields):
+        """Post a change_contact event and process it, whatever its outcome."""
         elements = "".join(f"<{tag}><![CDATA[{value}]]></{tag}>" for tag, value in fields.items())
         xml = (
             f"<xml><ToUserName><![CDATA[{MOCK_CORP_ID}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>"
@@ -353,8 +354,11 @@ class DirectoryCallbackMixin(DirectoryMixin, WeComMockMixin, WeComCallbackMixin)
         )
         response = self.deliver(xml)
         self.assertEqual(response.status_code, 200)
-        event = self.Event.search([("callback_id", "=", self.callback.id)], limit=1)
         self.Event._cron_process_events()
+
+    def change(self, change_type, fields):
+        self.deliver_change(change_type, fields)
+        event = self.Event.search([("callback_id", "=", self.callback.id)], limit=1)
         self.assertEqual(event.state, "done", event.error_reason)
         return event
 
@@ -367,6 +371,30 @@ class TestWeComDirectoryCallbacks(DirectoryCallbackMixin, HttpCase):
         super().setUp()
         self.mock.set_directory(DEPARTMENTS, USERS)
         self.app._wecom_sync_directory()
+
+    def test_party_events_cannot_make_the_tree_deeper_than_wecom_allows(self):
+        deep = [
+            {"id": 100 + level, "name": f"L{level}", "parentid": 100 + level - 1 if level > 1 else 0}
+            for level in range(1, 16)
+        ]
+        self.mock.set_directory(deep, [])
+        self.app._wecom_sync_directory()
+        self.assertEqual(len(self.departments().filtered("active")), 15)
+        before = self.Event.search_count([])
+        with self.assertWeComWarning("failed"):
+            self.deliver_change("create_party", {"Id": "200", "Name": "Too deep", "ParentId": "115"})
+        event = self.Event.search([], limit=1)
+        self.assertEqual(self.Event.search_count([]), before + 1)
+        self.assertEqual(event.state, "error")
+        self.assertIn("16 levels deep", event.error_reason)
+        self.assertFalse(self.department(200), "nothing written")
+        self.change("create_party", {"Id": "201", "Name": "Fits", "ParentId": "114"})
+        self.assertTrue(self.department(201))
+        # moving a subtree of two levels under the 14th level would make 16
+        with self.assertWeComWarning("failed"):
+            self.deliver_change("update_party", {"Id": "102", "ParentId": "114"})
+        self.assertEqual(self.Event.search([], limit=1).state, "error")
+        self.assertEqual(self.department(102).parent_id, self.department(101))
 
     def test_update_user_changes_one_member_with_the_event_fields(self):
         others = [(m.userid, m.write_date) for m in self.members() if m.userid != "lisi"]
