@@ -61,6 +61,16 @@ def test_known_codes_sit_in_one_place_each():
     assert sum(len(codes) for codes in kinds) == len(ERRCODES), "each code has one kind"
 
 
+def test_traits_name_the_rate_limits_and_the_closed_apis():
+    assert errcodes.errcodes_with(errcodes.RATE_LIMIT) == {45009, 45033}
+    assert errcodes.errcodes_with(errcodes.API_CLOSED) == {48002, 48009}
+    assert errcodes.has_trait(WeComApiError(45033, "x"), errcodes.RATE_LIMIT)
+    assert not errcodes.has_trait(WeComApiError(-1, "busy"), errcodes.RATE_LIMIT)
+    assert errcodes.has_trait(WeComApiError(48009, "new ip"), errcodes.API_CLOSED)
+    assert not errcodes.has_trait(WeComNetworkError("down"), errcodes.API_CLOSED)
+    assert not errcodes.has_trait(WeComApiError(99999, "unknown"), errcodes.API_CLOSED)
+
+
 def test_unknown_code_is_permanent_without_guidance():
     row = errcode_info(12345)
     assert (row.code, row.kind, row.failure_type, row.guidance, row.retryable) == (

@@ -4,8 +4,12 @@ Each name below says why it exists. Everything else in the addons is written onc
 """
 
 import threading
+from contextlib import contextmanager
+
+from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 
 from odoo import api, models, release
+from odoo.tools import SQL, sql
 
 SERIES = release.major_version  # "18.0", "19.0"
 ODOO_19 = release.version_info[0] >= 19
@@ -182,3 +186,82 @@ def session_authenticate(request, credential):
         return request.session.authenticate(request.env, credential)
     request.env.cr.commit()  # pylint: disable=invalid-commit
     return request.session.authenticate(request.db, credential)
+
+
+def transaction_aborted(cr):
+    """Whether ``cr``'s transaction failed (a query error) and refuses every query until rolled back: Odoo's
+    ``Cursor`` does not say it, its psycopg2 connection (private ``_cnx``) does."""
+    return cr._cnx.info.transaction_status == TRANSACTION_STATUS_INERROR
+
+
+def try_lock_for_update(records):
+    """The part of ``records`` whose rows this transaction could lock (``FOR NO KEY UPDATE SKIP LOCKED``): the
+    others are being changed by another transaction. 19.0 has ``try_lock_for_update``; 18.0 has no ORM call."""
+    if hasattr(records, "try_lock_for_update"):
+        return records.try_lock_for_update(allow_referencing=True)
+    if not records.ids:
+        return records
+    records.env.cr.execute(
+        SQL(
+            "SELECT id FROM %s WHERE id IN %s FOR NO KEY UPDATE SKIP LOCKED",
+            SQL.identifier(records._table),
+            tuple(records.ids),
+        )
+    )
+    locked = {row[0] for row in records.env.cr.fetchall()}
+    return records.filtered(lambda record: record.id in locked)
+
+
+def create_unique_index(cr, name, table, expressions, where=""):
+    """A unique index (partial with ``where``) unless it exists: 19.0 folds ``sql.create_unique_index`` into
+    ``sql.create_index(unique=True)``; 18.0's ``create_unique_index`` has no ``where``.
+
+    :param list expressions: column names or SQL expressions
+    """
+    if ODOO_19:
+        sql.create_index(cr, name, table, expressions, where=where, unique=True)
+    elif not where:
+        sql.create_unique_index(cr, name, table, expressions)
+    elif not sql.index_exists(cr, name):
+        cr.execute(
+            SQL(
+                "CREATE UNIQUE INDEX %s ON %s (%s) WHERE %s",
+                SQL.identifier(name),
+                SQL.identifier(table),
+                SQL(", ").join(SQL(expression) for expression in expressions),
+                SQL(where),
+            )
+        )
+
+
+# ---------------------------------------------------------------- for tests only (the importable test kit)
+@contextmanager
+def registry_lock_released():
+    """Let threads of a test build environments: Odoo runs post-install tests while holding the class-wide
+    registry lock (``Registry._lock``), which every ``Environment(...)`` in another thread would wait for."""
+    from odoo.modules.registry import DummyRLock, Registry  # noqa: PLC0415 - tests only
+
+    saved = Registry._lock
+    Registry._lock = DummyRLock()
+    try:
+        yield
+    finally:
+        Registry._lock = saved
+
+
+class DirectRequestsMixin:
+    """For test classes: requests to the URLs :meth:`_wecom_direct_request` accepts go straight out. Odoo's test
+    framework (18.0 and 19.0) routes every ``requests`` call of a test through ``BaseCase._request_handler``,
+    which raises timeouts below 10 s to 10 s and logs each URL (token included); other URLs keep it."""
+
+    @classmethod
+    def _wecom_direct_request(cls, url):
+        return False
+
+    @classmethod
+    def _request_handler(cls, s, r, /, **kw):
+        if cls._wecom_direct_request(r.url):
+            from odoo.tests import common  # noqa: PLC0415 - tests only
+
+            return common._super_send(s, r, **kw)
+        return super()._request_handler(s, r, **kw)

@@ -104,5 +104,3 @@ DIRECTORY_FREQ_LIMIT_WAIT = 60  # 45009: WeCom's minute block lasts 60 s
 DIRECTORY_APPLY_BATCH = 1000  # records created / compared per batch while applying a sync
 # WeCom's member status -> wecom.member.status
 MEMBER_STATUS = {1: "active", 2: "disabled", 4: "not_activated", 5: "exited"}
-# errcodes that say "this API is closed to this secret or IP" (48002 forbidden, 48009 contacts API from a new IP)
-ERRCODES_API_FORBIDDEN = frozenset({48002, 48009})

@@ -22,6 +22,7 @@ import time
 from collections import deque
 
 from .. import const
+from .errcodes import API_CLOSED, has_trait
 from .exceptions import WeComApiError, WeComDataError, WeComNetworkError, WeComRetryableError
 
 
@@ -238,7 +239,7 @@ class DirectoryReader:
                     "GET", const.PATH_USER_LIST, params={"department_id": department_id, "fetch_child": 0}
                 )
             except WeComApiError as exc:
-                if exc.errcode not in const.ERRCODES_API_FORBIDDEN:
+                if not has_trait(exc, API_CLOSED):
                     raise
                 break  # closed to this secret: user/get one by one below
             for item in answer.get("userlist") or []:

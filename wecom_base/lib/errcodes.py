@@ -40,13 +40,19 @@ FAILURE_PERMANENT = "permanent"
 FAILURE_UNKNOWN = "unknown"
 
 
-class Errcode(namedtuple("Errcode", "code kind failure_type guidance")):
+# traits of a code, beside its kind
+RATE_LIMIT = "rate_limit"  # WeCom refused for our pace: retried until the message is too old, not a count of tries
+API_CLOSED = "api_closed"  # the API is closed to this secret or this server's IP: a caller may fall back to another
+
+
+class Errcode(namedtuple("Errcode", "code kind failure_type guidance traits", defaults=(frozenset(),))):
     """One row of the table.
 
     :ivar int code: the errcode
     :ivar str kind: one of :data:`KINDS`
     :ivar str failure_type: the ``failure_type`` of a message that failed for good with this code
     :ivar str guidance: the key of the code's translated guidance text (``wecom.base``), or None
+    :ivar frozenset traits: :data:`RATE_LIMIT`, :data:`API_CLOSED`
     """
 
     __slots__ = ()
@@ -57,15 +63,15 @@ class Errcode(namedtuple("Errcode", "code kind failure_type guidance")):
         return self.kind in (RETRYABLE, TOKEN)
 
 
-def _row(code, kind, failure_type, guidance):
-    return code, Errcode(code, kind, failure_type, guidance)
+def _row(code, kind, failure_type, guidance, *traits):
+    return code, Errcode(code, kind, failure_type, guidance, frozenset(traits))
 
 
 ERRCODES = dict(
     [
         _row(const.ERRCODE_SYSTEM_BUSY, RETRYABLE, FAILURE_RETRY_EXHAUSTED, "busy"),
-        _row(const.ERRCODE_API_FREQ_LIMIT, RETRYABLE, FAILURE_RETRY_EXHAUSTED, "api_freq_limit"),
-        _row(const.ERRCODE_CONCURRENCY_LIMIT, RETRYABLE, FAILURE_RETRY_EXHAUSTED, "concurrency_limit"),
+        _row(const.ERRCODE_API_FREQ_LIMIT, RETRYABLE, FAILURE_RETRY_EXHAUSTED, "api_freq_limit", RATE_LIMIT),
+        _row(const.ERRCODE_CONCURRENCY_LIMIT, RETRYABLE, FAILURE_RETRY_EXHAUSTED, "concurrency_limit", RATE_LIMIT),
         _row(const.ERRCODE_INVALID_TOKEN, TOKEN, FAILURE_RETRY_EXHAUSTED, "token_invalid"),
         _row(const.ERRCODE_TOKEN_MISSING, TOKEN, FAILURE_RETRY_EXHAUSTED, "token_missing"),
         _row(const.ERRCODE_TOKEN_EXPIRED, TOKEN, FAILURE_RETRY_EXHAUSTED, "token_expired"),
@@ -74,7 +80,9 @@ ERRCODES = dict(
         _row(40056, CONFIG, FAILURE_CONFIG, "agentid_mismatch"),
         _row(40091, CONFIG, FAILURE_CONFIG, "secret_reset"),
         _row(41004, CONFIG, FAILURE_CONFIG, "secret_missing"),
-        _row(48002, CONFIG, FAILURE_CONFIG, "api_forbidden"),
+        _row(48002, CONFIG, FAILURE_CONFIG, "api_forbidden", API_CLOSED),
+        # the contacts API called from an IP it has not seen (since 2022): the trusted IPs must list it
+        _row(48009, CONFIG, FAILURE_CONFIG, "api_forbidden_ip", API_CLOSED),
         _row(60011, CONFIG, FAILURE_CONFIG, "no_privilege"),
         _row(const.ERRCODE_IP_NOT_ALLOWED, CONFIG, FAILURE_CONFIG, "ip_not_allowed"),
         _row(const.ERRCODE_ROBOT_INVALID_KEY, CONFIG, FAILURE_CONFIG, "robot_key_invalid"),
@@ -99,6 +107,20 @@ def errcode_info(errcode):
 def errcodes_of_kind(kind):
     """The errcodes of one kind (a frozenset), e.g. ``errcodes_of_kind(VALIDATION)``."""
     return frozenset(code for code, row in ERRCODES.items() if row.kind == kind)
+
+
+def errcodes_with(trait):
+    """The errcodes that have ``trait`` (a frozenset), e.g. ``errcodes_with(RATE_LIMIT)``."""
+    return frozenset(code for code, row in ERRCODES.items() if trait in row.traits)
+
+
+def has_trait(error, trait):
+    """True when ``error`` is a WeCom error whose errcode has ``trait`` (:data:`RATE_LIMIT`, :data:`API_CLOSED`).
+
+    :param error: an exception (anything without an ``errcode`` has no trait)
+    """
+    errcode = getattr(error, "errcode", None)
+    return errcode is not None and trait in errcode_info(errcode).traits
 
 
 def is_retryable(error):

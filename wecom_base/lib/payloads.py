@@ -14,6 +14,13 @@ MAX_PARTIES = 100
 MAX_TAGS = 100
 DUPLICATE_CHECK_DEFAULT = 1800
 DUPLICATE_CHECK_MAX = 4 * 3600
+# ... and of its content, in UTF-8 bytes unless said otherwise (robots: path/91770)
+CONTENT_MAX_BYTES = 2048  # text, and application markdown
+ROBOT_MARKDOWN_MAX_BYTES = 4096
+CARD_TITLE_MAX_BYTES = 128  # text card and news article titles
+CARD_DESCRIPTION_MAX_BYTES = 512  # text card and news article descriptions
+BUTTON_TEXT_MAX_CHARS = 4  # characters, not bytes
+NEWS_MAX_ARTICLES = 8
 
 ROBOT_MSGTYPES = ("text", "markdown", "image", "news", "file", "template_card")
 

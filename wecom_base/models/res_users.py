@@ -1,8 +1,9 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import ValidationError
 from odoo.tools import escape_psql
 
 from .. import const
+from ..tools import check_wecom_group
 
 
 class ResUsers(models.Model):
@@ -62,8 +63,7 @@ class ResUsers(models.Model):
         return super().write(vals)
 
     def _wecom_check_userid_write(self):
-        if not (self.env.su or self.env.user.has_group(const.MANAGER_GROUP)):
-            raise AccessError(_("Only WeCom managers can change WeCom user ids."))
+        check_wecom_group(self.env, const.MANAGER_GROUP, _("Only WeCom managers can change WeCom user ids."))
 
     # ------------------------------------------------------------------ finding users (the one way)
     @api.model

@@ -1,39 +1,20 @@
 import logging
-import threading
 import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from cachetools import TLRUCache
-
 from odoo import _, api, fields, models
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import ValidationError
 
 from .. import compat, const
 from ..lib import WeComError, WeComTokenError
+from ..tools import check_wecom_group, has_wecom_group, short_transaction, token_cache
 
 _logger = logging.getLogger(__name__)
 
 
-# Per-process token cache in front of the stored token: (dbname, application id) -> (token, expires_at epoch).
-# An entry leaves the cache TOKEN_REFRESH_MARGIN seconds before the token expires, so the warm path
-# (a hit) needs neither the database nor WeCom.
-_token_cache = TLRUCache(
-    maxsize=4096,
-    ttu=lambda _key, value, now: value[1] - const.TOKEN_REFRESH_MARGIN,
-    timer=time.time,
-)
-_token_cache_lock = threading.Lock()
-
-
 def _to_epoch(value):
     return value.replace(tzinfo=timezone.utc).timestamp()
-
-
-def clear_token_cache():
-    """Empty this process's token cache (tests, or after restoring a database)."""
-    with _token_cache_lock:
-        _token_cache.clear()
 
 
 class WeComApplication(models.Model):
@@ -41,6 +22,7 @@ class WeComApplication(models.Model):
 
     _name = "wecom.application"
     _inherit = ["wecom.base", "mail.thread"]
+    _wecom_company_field = "company_id"
     _description = "WeCom Application"
     _order = "sequence, id"
     _check_company_auto = True
@@ -157,27 +139,36 @@ class WeComApplication(models.Model):
     @api.constrains("agent_id", "company_id")
     def _check_agent_id(self):
         for app in self:
-            if app.agent_id <= 0:
-                raise ValidationError(
-                    _(
-                        "The AgentId of %(app)s must be a positive number, not %(agent)s.",
-                        app=app.app_name,
-                        agent=app.agent_id,
-                    )
+            app._wecom_check_agent(app.company_id, app.agent_id)
+
+    def _wecom_check_agent(self, company, agent_id):
+        """The AgentId rule, in one place: a positive number that no other application of ``company`` uses,
+        archived ones included (the database's ``agent_company_uniq`` backs it; this says which application).
+
+        :raise ValidationError: naming the AgentId and the application that has it
+        """
+        if not isinstance(agent_id, int) or agent_id <= 0:
+            raise ValidationError(
+                _(
+                    "The AgentId of %(app)s must be a positive number, not %(agent)s.",
+                    app=self.app_name or _("the application"),
+                    agent=agent_id,
                 )
-            duplicate = self.search(
-                [("id", "!=", app.id), ("company_id", "=", app.company_id.id), ("agent_id", "=", app.agent_id)],
-                limit=1,
             )
-            if duplicate:
-                raise ValidationError(
-                    _(
-                        "The AgentId %(agent)s is already used by %(other)s in %(company)s.",
-                        agent=app.agent_id,
-                        other=duplicate.app_name,
-                        company=app.company_id.name,
-                    )
+        duplicate = (
+            self.sudo()
+            .with_context(active_test=False)
+            .search([("id", "not in", self.ids), ("company_id", "=", company.id), ("agent_id", "=", agent_id)], limit=1)
+        )
+        if duplicate:
+            raise ValidationError(
+                _(
+                    "The AgentId %(agent)s is already used by %(other)s in %(company)s.",
+                    agent=agent_id,
+                    other=duplicate.app_name,
+                    company=company.name,
                 )
+            )
 
     @api.constrains("secret")
     def _check_secret(self):
@@ -199,7 +190,10 @@ class WeComApplication(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         for vals in vals_list:
-            self._wecom_precheck_agent(vals)
+            # before the INSERT, which the database's unique index would refuse without naming the other one
+            if vals.get("agent_id"):
+                company = self.env["res.company"].browse(vals.get("company_id") or self.env.company.id)
+                self._wecom_check_agent(company, vals["agent_id"])
         return super().create(vals_list)
 
     @api.model
@@ -207,27 +201,6 @@ class WeComApplication(models.Model):
         if isinstance(vals.get("secret"), str):
             vals["secret"] = vals["secret"].strip()
         return super()._wecom_clean_vals(vals)
-
-    @api.model
-    def _wecom_precheck_agent(self, vals):
-        """Refuse a duplicate AgentId with a clear message before the database refuses it."""
-        agent_id = vals.get("agent_id")
-        company_id = vals.get("company_id") or self.env.company.id
-        if isinstance(agent_id, int) and agent_id > 0:
-            duplicate = (
-                self.sudo()
-                .with_context(active_test=False)
-                .search([("company_id", "=", company_id), ("agent_id", "=", agent_id)], limit=1)
-            )
-            if duplicate:
-                raise ValidationError(
-                    _(
-                        "The AgentId %(agent)s is already used by %(other)s in %(company)s.",
-                        agent=agent_id,
-                        other=duplicate.app_name,
-                        company=duplicate.company_id.name,
-                    )
-                )
 
     def write(self, vals):
         result = super().write(vals)
@@ -254,7 +227,10 @@ class WeComApplication(models.Model):
         return config
 
     def _wecom_is_manager(self):
-        return self.env.su or self.env.user.has_group(const.MANAGER_GROUP)
+        return has_wecom_group(self.env, const.MANAGER_GROUP)
+
+    def _wecom_default_application(self):
+        return self
 
     @compat.private
     def get_setting(self, key, default=None):
@@ -272,8 +248,9 @@ class WeComApplication(models.Model):
         :raise UserError: WeCom refused to issue a token (the reason and what to do)
         """
         self.ensure_one()
-        if not self._wecom_is_manager():
-            raise AccessError(_("Only WeCom managers can read an application's access token."))
+        check_wecom_group(
+            self.env, const.MANAGER_GROUP, _("Only WeCom managers can read an application's access token.")
+        )
         self.check_access("read")
         try:
             return self._wecom_get_token()
@@ -293,19 +270,14 @@ class WeComApplication(models.Model):
         self.ensure_one()
         key = (self.env.cr.dbname, self.id)
         if not force:
-            with _token_cache_lock:
-                entry = _token_cache.get(key)
-                if entry and failed_token and entry[0] == failed_token:
-                    _token_cache.pop(key, None)
-                    entry = None
+            entry = token_cache.get(key, failed_token=failed_token)
             if entry and entry[1] - min_validity > time.time():
                 return entry[0]
         self._wecom_check_can_fetch()
         token, expires_at = self._wecom_fetch_token_locked(
             failed_token=failed_token, force=force, min_validity=min_validity
         )
-        with _token_cache_lock:
-            _token_cache[key] = (token, expires_at)
+        token_cache.put(key, token, expires_at)
         return token
 
     def _wecom_check_can_fetch(self):
@@ -323,22 +295,13 @@ class WeComApplication(models.Model):
         application is not committed yet (created in the current transaction), the current cursor is used
         inside a savepoint instead.
         """
-        cr = self.env.registry.cursor()
-        try:
-            if not compat.registry_in_test_mode(self.env.registry):
-                # READ COMMITTED: a worker that waited for the row lock must see the token just stored,
-                # not fail to serialize against it
-                cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+        # READ COMMITTED: a worker that waited for the row lock must see the token just stored, not fail to
+        # serialize against it; never wait long for a token row: a stuck holder must not freeze every worker
+        with short_transaction(self.env, lock_timeout="20s") as cr:
             cr.execute("SELECT 1 FROM wecom_application WHERE id = %s", [self.id])
             visible = bool(cr.rowcount)
             if visible:
-                # never wait long for a token row: a stuck holder must not freeze every worker
-                cr.execute("SET LOCAL lock_timeout = '20s'")
                 yield cr
-                # the token's own short transaction
-                cr.commit()  # pylint: disable=invalid-commit
-        finally:
-            cr.close()
         if not visible:
             with self.env.cr.savepoint():
                 yield self.env.cr
@@ -445,9 +408,7 @@ class WeComApplication(models.Model):
 
     def _wecom_forget_token(self, local_only=False):
         """Drop the tokens of these applications (secret, company or agent changed)."""
-        with _token_cache_lock:
-            for app_id in self.ids:
-                _token_cache.pop((self.env.cr.dbname, app_id), None)
+        token_cache.pop(*((self.env.cr.dbname, app_id) for app_id in self.ids))
         if not local_only:
             # in the token's own short transaction: the caller must never hold a lock on a token row, or a
             # token refresh in that same request would wait for it forever

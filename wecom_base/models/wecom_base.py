@@ -1,6 +1,5 @@
 import logging
 from contextlib import contextmanager
-from datetime import timedelta
 
 import requests
 from psycopg2 import errorcodes
@@ -24,6 +23,7 @@ from ..lib import (
     error_from_response,
     redact,
 )
+from ..tools import short_transaction
 
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
@@ -62,6 +62,10 @@ ERROR_MESSAGES = {
         "This API is not allowed for the application. Grant the permission in the WeCom admin console "
         "(Applications > the application > API permissions)."
     ),
+    "api_forbidden_ip": _lt(
+        "WeCom closed this API to calls from this server's IP address. Add the server's public IP to the trusted "
+        "IPs of the application in the WeCom admin console (Applications > the application > Trusted IP)."
+    ),
     "no_privilege": _lt(
         "The application may not see these members, departments or tags. Widen its visible range in the "
         "WeCom admin console."
@@ -82,38 +86,6 @@ ERROR_MESSAGES = {
 }
 
 
-def retention_cutoff(env):
-    """The datetime before which finished records are deleted by the nightly autovacuum (``_gc_*`` of the
-    outbox and of the callback inbox), or None to keep everything (``wecom_base.retention_days`` is 0)."""
-    raw = env["ir.config_parameter"].sudo().get_param(const.PARAM_RETENTION_DAYS, const.RETENTION_DAYS)
-    try:
-        days = int(raw)
-    except (TypeError, ValueError):
-        _logger.warning(
-            "WeCom housekeeping: %s=%r is not a number of days; keeping everything", const.PARAM_RETENTION_DAYS, raw
-        )
-        return None
-    if days <= 0:
-        return None
-    return fields.Datetime.now() - timedelta(days=days)
-
-
-def unlink_in_batches(model, domain):
-    """Delete the records of ``model`` matching ``domain``, ``const.GC_BATCH_SIZE`` at a time.
-
-    :return: how many were deleted
-    """
-    total = 0
-    while True:
-        records = model.search(domain, limit=const.GC_BATCH_SIZE)
-        if not records:
-            return total
-        records.unlink()
-        total += len(records)
-        if len(records) < const.GC_BATCH_SIZE:
-            return total
-
-
 class WeComBase(models.AbstractModel):
     """Helpers shared by every WeCom model.
 
@@ -123,6 +95,9 @@ class WeComBase(models.AbstractModel):
     """
 
     _name = "wecom.base"
+    # the fields of a subclass that hold its company and its application (hooks above read them)
+    _wecom_company_field = None
+    _wecom_application_field = None
     _description = "WeCom Base"
 
     active = fields.Boolean(default=True)
@@ -159,7 +134,7 @@ class WeComBase(models.AbstractModel):
 
     def _wecom_persist_log(self, message, level, func, line):
         try:
-            with self.env.registry.cursor() as cr:
+            with short_transaction(self.env) as cr:
                 cr.execute(
                     """
                     INSERT INTO ir_logging (create_date, create_uid, type, dbname, name, level, message,
@@ -259,9 +234,18 @@ class WeComBase(models.AbstractModel):
         return WeComClient(base_url=base_url, timeout=timeout)
 
     def _wecom_company(self):
-        if "company_id" in self._fields and len(self) == 1 and self.company_id:
-            return self.company_id
+        """Hook: the company whose WeCom configuration applies to these records: the record's
+        ``_wecom_company_field``, else the environment's company."""
+        if self._wecom_company_field and len(self) == 1 and self[self._wecom_company_field]:
+            return self[self._wecom_company_field]
         return self.env.company
+
+    def _wecom_default_application(self):
+        """Hook: the application that calls WeCom for one record when the caller names none: the record's
+        ``_wecom_application_field`` (``wecom.application`` returns itself); none by default."""
+        if self._wecom_application_field:
+            return self[self._wecom_application_field]
+        return self.env["wecom.application"]
 
     def get_wecom_config(self):
         """The WeCom configuration that applies to these records.
@@ -388,10 +372,8 @@ class WeComBase(models.AbstractModel):
             ``application_id`` (or the record itself for an application)
         :raise UserError: when no single application can be found
         """
-        if application is None and self._name == "wecom.application" and len(self) == 1:
-            application = self
-        if application is None and "application_id" in self._fields and len(self) == 1:
-            application = self.application_id
+        if application is None and len(self) == 1:
+            application = self._wecom_default_application()
         application = self._wecom_record("wecom.application", application)
         if not application:
             raise UserError(_("Choose one WeCom application to call WeCom with."))

@@ -18,6 +18,7 @@ from odoo.exceptions import ValidationError
 from .. import compat, const
 from ..controllers.main import WeComCallbackController
 from ..lib import WeComCallbackCrypto, WeComCryptoError
+from ..tools import short_transaction
 
 _logger = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class WeComCallback(models.Model):
 
     _name = "wecom.callback"
     _inherit = ["wecom.base", "mail.thread"]
+    _wecom_company_field = "company_id"
+    _wecom_application_field = "application_id"
     _description = "WeCom Application Callback"
     _order = "application_id, id"
     _check_company_auto = True
@@ -327,14 +330,8 @@ class WeComCallback(models.Model):
         Concurrent callback requests would otherwise fail each other's REPEATABLE READ transaction
         (and Odoo would replay them); a lost count is better than a slow or failed request.
         """
-        if compat.registry_in_test_mode(self.env.registry):
-            self.env.cr.execute(query, params)
-            return
         try:
-            with self.env.registry.cursor() as cr:
-                # one round trip (a burst of WeCom retries comes here once per duplicate)
-                cr.execute(
-                    "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; SET LOCAL lock_timeout = '2s'; " + query, params
-                )
+            with short_transaction(self.env, lock_timeout="2s") as cr:
+                cr.execute(query, params)
         except Exception:  # noqa: BLE001 - a counter must never fail a callback
             _logger.warning("WeCom callback %s: could not update its counters", self.id, exc_info=True)

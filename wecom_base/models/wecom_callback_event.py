@@ -29,7 +29,7 @@ from odoo.tools import SQL
 
 from .. import compat, const
 from ..lib import WeComCryptoError, parse_xml
-from .wecom_base import retention_cutoff, unlink_in_batches
+from ..tools import retention_cutoff, unlink_in_batches
 
 _logger = logging.getLogger(__name__)
 
@@ -147,32 +147,23 @@ class WeComCallbackEvent(models.Model):
 
     @api.model
     def _wecom_insert(self, vals):
-        """Insert one event unless its dedupe key is stored already, and trigger its processing; one
-        statement, one round trip, since this runs for every callback while WeCom waits.
+        """Insert one event unless its dedupe key is stored already, and trigger its processing.
 
-        Dedupe: ``ON CONFLICT DO NOTHING``. Two deliveries of the same message may race; when the other
-        commits first, PostgreSQL answers this REPEATABLE READ transaction with a serialization failure:
-        the key is stored, so this delivery is a duplicate. It is caught here, under a savepoint, rather
-        than left to Odoo, which would replay the whole request after a random sleep of up to 2 s.
+        Dedupe: ``ON CONFLICT DO NOTHING`` in one statement, since this runs for every callback while WeCom
+        waits. Two deliveries of the same message may race; when the other commits first, PostgreSQL answers
+        this REPEATABLE READ transaction with a serialization failure: the key is stored, so this delivery is
+        a duplicate. It is caught here, under a savepoint, rather than left to Odoo, which would replay the
+        whole request after a random sleep of up to 2 s.
 
-        Trigger: a new event gets an ``ir.cron.trigger`` row of the processing cron in the same statement
-        (plain SQL here only: the ORM create costs more than the rest of the callback; the table has no
-        logic of its own). A cron run that began before this commit cannot see that row, so cannot delete
-        it (Odoo removes only the due triggers its run's snapshot sees), hence the cron always runs again
-        after this commit: nothing waits for the 10-minute backstop. ``ir.cron._trigger()`` would also wake
-        the cron workers after each commit, over a new database connection each time (Odoo does not pool
-        connections to ``postgres``): that is needed once per burst, so it is done only when no other
-        trigger was due. Should the workers have spent that other trigger's wake-up already, this event's
-        own row keeps the cron due: it runs at their next wake-up (the end of a run that finds events left
-        sends one, see :meth:`_cron_process_events`; at the latest their poll, every minute). An inactive
-        cron gets no trigger (as ``ir.cron._trigger_list`` does).
+        Trigger: a new event gets its own ``ir.cron._trigger()`` in the same transaction, so a cron run that
+        began before this commit cannot delete it (Odoo removes only the due triggers its run sees) and the
+        cron always runs again after it; Odoo wakes the cron workers after the commit.
 
         :return: the new event's id, or None for a duplicate
         """
         columns = ["create_uid", "write_uid", "create_date", "write_date"]
         now = SQL("(NOW() AT TIME ZONE 'UTC')")
-        # no user: WeCom posted it. A user id would also cost each row a foreign-key check that, in a burst,
-        # every transaction makes on the same res_users row (both rows: about 15 % of the throughput)
+        # no user: WeCom posted it (and no foreign-key check on the same res_users row by every callback)
         uid = SQL("NULL")
         values = [uid, uid, now, now]
         for name, value in vals.items():
@@ -181,33 +172,16 @@ class WeComCallbackEvent(models.Model):
                 raise ValueError(f"{name} is not a stored column of {self._name}")
             columns.append(name)
             values.append(SQL("%s", value))
-        cron_id = self._wecom_cron_id()
-        call_at = fields.Datetime.now()  # what ir.cron._trigger() gives: the cron runs at its next wake-up
         query = SQL(
             """
             SAVEPOINT wecom_event_insert;
-            WITH event AS (
-                INSERT INTO %(table)s (%(columns)s) VALUES (%(values)s)
-                ON CONFLICT (dedupe_key) DO NOTHING
-                RETURNING id
-            ), due AS (
-                SELECT EXISTS (SELECT 1 FROM ir_cron_trigger WHERE cron_id = %(cron)s AND call_at <= %(at)s) AS due
-            ), queued AS (
-                INSERT INTO ir_cron_trigger (cron_id, call_at, create_uid, write_uid, create_date, write_date)
-                SELECT cron.id, %(at)s, %(uid)s, %(uid)s, %(now)s, %(now)s
-                  FROM ir_cron cron, event
-                 WHERE cron.id = %(cron)s AND cron.active
-                RETURNING id
-            )
-            SELECT event.id, due.due, EXISTS (SELECT 1 FROM queued) FROM event, due
+            INSERT INTO %(table)s (%(columns)s) VALUES (%(values)s)
+            ON CONFLICT (dedupe_key) DO NOTHING
+            RETURNING id
             """,
             table=SQL.identifier(self._table),
             columns=SQL(", ").join(SQL.identifier(column) for column in columns),
             values=SQL(", ").join(values),
-            cron=cron_id,
-            at=call_at,
-            uid=uid,
-            now=now,
         )
         try:
             # the savepoint travels with the statement; nothing needs to release it
@@ -218,10 +192,8 @@ class WeComCallbackEvent(models.Model):
         row = self.env.cr.fetchone()
         if not row:
             return None
-        event_id, due, queued = row
-        if queued and not due:
-            self.env.cr.postcommit.add(self.env["ir.cron"].browse(cron_id).sudo()._notifydb)
-        return event_id
+        self._wecom_trigger_processing()
+        return row[0]
 
     @api.model
     def _wecom_store(self, target, raw, with_reply=True):
@@ -377,12 +349,8 @@ class WeComCallbackEvent(models.Model):
         self.env.cr.execute("SELECT COUNT(*) FROM wecom_callback_event WHERE state = 'new'")
         remaining = self.env.cr.fetchone()[0]
         compat.report_progress(self.env, done, remaining)
-        if remaining and done:
+        if remaining and done:  # more than a run takes; events stored since have triggers of their own
             self._wecom_trigger_processing()
-        elif remaining:
-            # events stored after the last batch: they have their triggers, but their callbacks may have
-            # left the wake-up of the cron workers to an earlier trigger, consumed by this run (_wecom_insert)
-            self.env.cr.postcommit.add(self.env["ir.cron"].browse(self._wecom_cron_id()).sudo()._notifydb)
         return done
 
     @api.autovacuum
@@ -446,12 +414,7 @@ class WeComCallbackEvent(models.Model):
         pending = self.filtered(lambda event: event.state in ("new", "error"))
         if not pending:
             raise UserError(_("These events were processed already."))
-        self.env.cr.execute(
-            "SELECT id FROM wecom_callback_event WHERE id IN %s FOR NO KEY UPDATE SKIP LOCKED",
-            [tuple(pending.ids)],
-        )
-        locked = self.browse([row[0] for row in self.env.cr.fetchall()])
-        locked._wecom_process()
+        compat.try_lock_for_update(pending)._wecom_process()
         return True
 
     # ------------------------------------------------------------------ shipped handlers

@@ -1,16 +1,6 @@
-import inspect
-
 from odoo import _, api, fields, models
-from odoo.tools import sql
 
-
-def create_unique_index(cr, name, table, expressions):
-    """A unique index on both series: 19.0 folds ``create_unique_index`` into ``create_index(unique=True)`` and
-    ignores ``_sql_constraints``."""
-    if "unique" in inspect.signature(sql.create_index).parameters:
-        sql.create_index(cr, name, table, expressions, unique=True)
-    else:
-        sql.create_unique_index(cr, name, table, expressions)
+from .. import compat
 
 
 class WeComDepartment(models.Model):
@@ -44,7 +34,7 @@ class WeComDepartment(models.Model):
     active = fields.Boolean(default=True, readonly=True)
 
     def init(self):
-        create_unique_index(
+        compat.create_unique_index(
             self.env.cr, "wecom_department_company_wecom_id_uniq", self._table, ["company_id", "wecom_id"]
         )
 

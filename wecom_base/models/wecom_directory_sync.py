@@ -22,6 +22,7 @@ from ..lib import (
     normalize_member,
 )
 from ..lib.directory import MAX_DEPARTMENT_DEPTH
+from ..tools import changed_values
 
 _logger = logging.getLogger(__name__)
 
@@ -43,20 +44,6 @@ PARTY_EVENT_FIELDS = {"Name": "name", "ParentId": "parentid", "Order": "order"}
 
 def _empty_stats():
     return {"created": 0, "updated": 0, "archived": 0}
-
-
-def changed_values(record, desired):
-    """The part of ``desired`` (field values: ids for relations, a list of ids for a many2many) that differs from
-    ``record``, ready for ``write``; empty when the record already holds it all (then nothing is written)."""
-    diff = {}
-    for name, value in desired.items():
-        current = record[name]
-        if record._fields[name].type == "many2many":
-            if set(current.ids) != set(value):
-                diff[name] = [Command.set(list(value))]
-        elif (current.id if isinstance(current, models.BaseModel) else current) != value:
-            diff[name] = value
-    return diff
 
 
 class WeComApplication(models.Model):

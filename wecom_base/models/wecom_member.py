@@ -1,8 +1,8 @@
 from odoo import _, api, fields, models
-from odoo.exceptions import UserError
 
+from .. import compat
 from ..const import MANAGER_GROUP
-from .wecom_department import create_unique_index
+from ..tools import check_wecom_group
 
 
 class WeComMember(models.Model):
@@ -50,7 +50,9 @@ class WeComMember(models.Model):
     active = fields.Boolean(default=True, readonly=True)
 
     def init(self):
-        create_unique_index(self.env.cr, "wecom_member_company_userid_uniq", self._table, ["company_id", "userid"])
+        compat.create_unique_index(
+            self.env.cr, "wecom_member_company_userid_uniq", self._table, ["company_id", "userid"]
+        )
 
     def _wecom_mirror_changed(self):
         """Hook: these members were created, changed or archived by a sync or a callback (``wecom_hr`` follows
@@ -133,5 +135,4 @@ class WeComMember(models.Model):
         }
 
     def _wecom_check_manager(self):
-        if not (self.env.su or self.env.user.has_group(MANAGER_GROUP)):
-            raise UserError(_("Only WeCom managers can link WeCom members to Odoo users."))
+        check_wecom_group(self.env, MANAGER_GROUP, _("Only WeCom managers can link WeCom members to Odoo users."))

@@ -26,11 +26,12 @@ from ..lib.payloads import (
     split_ids,
     utf8_len,
 )
-from .wecom_base import retention_cutoff, unlink_in_batches
+from ..tools import check_wecom_group, retention_cutoff, unlink_in_batches
 
 _logger = logging.getLogger(__name__)
 
-FINAL_STATES = ("sent", "partial", "exception", "cancel")
+# WeCom accepted the message (partial: it refused some recipients): it cannot be sent again, only recalled
+SENT_STATES = ("sent", "partial")
 
 # Written by the outbox alone (its buttons, its cron, Send Now): never by write()/create() of a user or an RPC
 # client, whatever the view says. Their values come from WeCom's answers and the outbox's own bookkeeping.
@@ -88,6 +89,8 @@ class WeComMessage(models.Model):
 
     _name = "wecom.message"
     _inherit = ["wecom.base", "mail.thread"]
+    _wecom_company_field = "company_id"
+    _wecom_application_field = "application_id"
     _description = "WeCom Message"
     _order = "id desc"
     _check_company_auto = True
@@ -131,11 +134,21 @@ class WeComMessage(models.Model):
     mention_all = fields.Boolean(string="Mention Everyone", help="Robot text: @all in the group.")
 
     # Content
-    content = fields.Text(help="Text or Markdown content (at most 2048 bytes).")
-    title = fields.Char(help="Title of a text card or template card (text card: at most 128 bytes).")
-    description = fields.Text(help="Description of a text card or template card (text card: at most 512 bytes).")
+    content = fields.Text(
+        help=f"Text or Markdown content (at most {payloads.CONTENT_MAX_BYTES} bytes; robot markdown: "
+        f"{payloads.ROBOT_MARKDOWN_MAX_BYTES})."
+    )
+    title = fields.Char(
+        help=f"Title of a text card or template card (text card: at most {payloads.CARD_TITLE_MAX_BYTES} bytes)."
+    )
+    description = fields.Text(
+        help="Description of a text card or template card (text card: at most "
+        f"{payloads.CARD_DESCRIPTION_MAX_BYTES} bytes)."
+    )
     url = fields.Char(string="URL")
-    btntxt = fields.Char(string="Button Text", help="Text card button text (at most 4 characters).")
+    btntxt = fields.Char(
+        string="Button Text", help=f"Text card button text (at most {payloads.BUTTON_TEXT_MAX_CHARS} characters)."
+    )
     article_ids = fields.One2many("wecom.message.article", "message_id", string="Articles", copy=True)
     attachment_id = fields.Many2one("ir.attachment", string="Attachment", help="Image or file to send.")
     card = fields.Json(help="Extra template card fields (merged into the generated text_notice card).")
@@ -148,7 +161,9 @@ class WeComMessage(models.Model):
     )
     enable_id_trans = fields.Boolean(string="Translate IDs")
     enable_duplicate_check = fields.Boolean(string="Duplicate Check")
-    duplicate_check_interval = fields.Integer(default=1800, help="Seconds (at most 4 hours).")
+    duplicate_check_interval = fields.Integer(
+        default=payloads.DUPLICATE_CHECK_DEFAULT, help=f"Seconds (at most {payloads.DUPLICATE_CHECK_MAX})."
+    )
 
     # Delivery
     state = fields.Selection(
@@ -319,8 +334,7 @@ class WeComMessage(models.Model):
 
     def _wecom_check_sender(self):
         """Who may send: WeCom users (and sudo). Every way of sending (form, composer, Python, RPC) asks here."""
-        if not (self.env.su or self.env.user.has_group(const.USER_GROUP)):
-            raise AccessError(_("Only WeCom users can send WeCom messages."))
+        check_wecom_group(self.env, const.USER_GROUP, _("Only WeCom users can send WeCom messages."))
 
     # ------------------------------------------------------------------ recipients
     def _wecom_recipients(self):
@@ -441,7 +455,8 @@ class WeComMessage(models.Model):
             if from_arguments and self.user_ids:
                 raise ValidationError(
                     _(
-                        "Arguments users and userids: at most 1000 users per message together, got %(count)s.",
+                        "Arguments users and userids: at most %(limit)s users per message together, got %(count)s.",
+                        limit=MAX_USERS,
                         count=len(users),
                     )
                 )
@@ -481,31 +496,36 @@ class WeComMessage(models.Model):
     def _wecom_validate__text(self):
         if not (self.content or "").strip():
             raise ValidationError(_("Content: a text message needs content."))
-        self._wecom_check_bytes(_("Content"), self.content, 2048)
+        self._wecom_check_bytes(_("Content"), self.content, payloads.CONTENT_MAX_BYTES)
 
     def _wecom_validate__markdown(self):
         if not (self.content or "").strip():
             raise ValidationError(_("Content: a markdown message needs content."))
-        self._wecom_check_bytes(_("Content"), self.content, 4096 if self.channel == "robot" else 2048)
+        limit = payloads.ROBOT_MARKDOWN_MAX_BYTES if self.channel == "robot" else payloads.CONTENT_MAX_BYTES
+        self._wecom_check_bytes(_("Content"), self.content, limit)
 
     def _wecom_validate__textcard(self):
         if not self.title or not self.description or not self.url:
             raise ValidationError(_("Title, Description, URL: a text card needs all three."))
-        self._wecom_check_bytes(_("Title"), self.title, 128)
-        self._wecom_check_bytes(_("Description"), self.description, 512)
-        if self.btntxt and len(self.btntxt) > 4:
-            raise ValidationError(_("Button Text: at most 4 characters."))
+        self._wecom_check_bytes(_("Title"), self.title, payloads.CARD_TITLE_MAX_BYTES)
+        self._wecom_check_bytes(_("Description"), self.description, payloads.CARD_DESCRIPTION_MAX_BYTES)
+        if self.btntxt and len(self.btntxt) > payloads.BUTTON_TEXT_MAX_CHARS:
+            raise ValidationError(_("Button Text: at most %(limit)s characters.", limit=payloads.BUTTON_TEXT_MAX_CHARS))
 
     def _wecom_validate__news(self):
-        if not 1 <= len(self.article_ids) <= 8:
+        if not 1 <= len(self.article_ids) <= payloads.NEWS_MAX_ARTICLES:
             raise ValidationError(
-                _("Articles: a news message has 1 to 8 articles, got %(count)s.", count=len(self.article_ids))
+                _(
+                    "Articles: a news message has 1 to %(limit)s articles, got %(count)s.",
+                    limit=payloads.NEWS_MAX_ARTICLES,
+                    count=len(self.article_ids),
+                )
             )
         for article in self.article_ids:
             if not article.title or not article.url:
                 raise ValidationError(_("Articles: every article needs a title and a URL."))
-            self._wecom_check_bytes(_("Article title"), article.title, 128)
-            self._wecom_check_bytes(_("Article description"), article.description, 512)
+            self._wecom_check_bytes(_("Article title"), article.title, payloads.CARD_TITLE_MAX_BYTES)
+            self._wecom_check_bytes(_("Article description"), article.description, payloads.CARD_DESCRIPTION_MAX_BYTES)
 
     def _wecom_validate__image(self):
         if not self.attachment_id:
@@ -578,7 +598,7 @@ class WeComMessage(models.Model):
         """Send at once (interactive): a failure raises a clear error and the message stays as it was."""
         self.ensure_one()
         self._wecom_check_sender()
-        if self.state in ("sent", "partial"):
+        if self.state in SENT_STATES:
             raise UserError(_("This message was already sent."))
         self._wecom_validate()
         with outbox_writes():
@@ -591,7 +611,7 @@ class WeComMessage(models.Model):
         self._wecom_check_sender()
         limit = fields.Datetime.now() - timedelta(hours=24)
         for message in self:
-            if message.channel != "application" or message.state not in ("sent", "partial") or not message.msgid:
+            if message.channel != "application" or message.state not in SENT_STATES or not message.msgid:
                 raise UserError(_("Only sent application messages can be recalled."))
             if message.recalled:
                 raise UserError(_("This message was already recalled."))
@@ -607,11 +627,10 @@ class WeComMessage(models.Model):
         return True
 
     def _wecom_lock_for_send(self):
-        self.env.cr.execute("SELECT id FROM wecom_message WHERE id = %s FOR NO KEY UPDATE SKIP LOCKED", [self.id])
-        if not self.env.cr.rowcount:
+        if not compat.try_lock_for_update(self):
             raise UserError(_("This message is being sent right now; wait a moment."))
         self.invalidate_recordset()
-        if self.state in ("sent", "partial"):
+        if self.state in SENT_STATES:
             raise UserError(_("This message was already sent."))
         lease = timedelta(seconds=self._wecom_claim_lease())
         if self.state == "outgoing" and self.claimed_at and self.claimed_at > fields.Datetime.now() - lease:
@@ -628,7 +647,7 @@ class WeComMessage(models.Model):
         count = unlink_in_batches(
             self.sudo().with_context(active_test=False),
             [
-                ("state", "in", ("sent", "partial", "cancel")),
+                ("state", "in", (*SENT_STATES, "cancel")),
                 "|",
                 ("sent_date", "<", cutoff),
                 "&",

@@ -12,11 +12,10 @@ from odoo import _, api, fields, models
 
 from .. import const
 from ..lib import WeComApiError, WeComError, WeComNetworkError
-from ..lib.errcodes import failure_type_for, is_retryable
+from ..lib.errcodes import RATE_LIMIT, failure_type_for, has_trait, is_retryable
 from ..lib.flow_control import retry_delay
-
-# errcode -> failure_type of a message that failed for good
-RATE_ERRCODES = (const.ERRCODE_CONCURRENCY_LIMIT, const.ERRCODE_API_FREQ_LIMIT)
+from ..tools import number_param
+from .wecom_message import SENT_STATES
 
 
 def is_transport_error(error):
@@ -28,8 +27,8 @@ def is_transport_error(error):
 
 
 def is_rate_error(error):
-    """WeCom refused for our pace (45033 too many concurrent calls, 45009 frequency limit)."""
-    return isinstance(error, WeComApiError) and error.errcode in RATE_ERRCODES
+    """WeCom refused for our pace (the errcodes of the table's ``RATE_LIMIT`` trait)."""
+    return isinstance(error, WeComApiError) and has_trait(error, RATE_LIMIT)
 
 
 class RobotThrottled(Exception):
@@ -47,13 +46,9 @@ class WeComMessage(models.Model):
     @api.model
     def _wecom_outbox_settings(self):
         """The outbox's system parameters, read once per batch (bad values fall back to the defaults)."""
-        icp = self.env["ir.config_parameter"].sudo()
 
         def number(key, default, cast=int, minimum=0):
-            try:
-                return max(minimum, cast(icp.get_param(key) or default))
-            except ValueError:
-                return default
+            return number_param(self.env, key, default, cast=cast, minimum=minimum)
 
         return {
             "max_tries": number(const.PARAM_MESSAGE_MAX_TRIES, const.MESSAGE_MAX_TRIES, minimum=1),
@@ -130,7 +125,7 @@ class WeComMessage(models.Model):
             [
                 ("robot_id", "=", self.robot_id.id),
                 ("channel", "=", "robot"),
-                ("state", "in", ("sent", "partial")),
+                ("state", "in", SENT_STATES),
                 ("sent_date", ">", since),
             ],
             order="sent_date",

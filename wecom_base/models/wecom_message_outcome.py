@@ -8,14 +8,12 @@ runs on the messages of the chunk (the hook for addons; it notes partial sends a
 import logging
 
 from markupsafe import Markup
-from psycopg2.extensions import TRANSACTION_STATUS_INTRANS
 
 from odoo import api, models
 
-_logger = logging.getLogger(__name__)
+from .. import compat
 
-# the magic fields _write_multi() sets in the database, whose cached values it leaves behind
-LOG_ACCESS_FIELDS = ("write_date", "write_uid")
+_logger = logging.getLogger(__name__)
 
 
 class WeComMessage(models.Model):
@@ -35,7 +33,7 @@ class WeComMessage(models.Model):
             return
         self.env.flush_all()  # pending writes first, so that a failure below is the outcomes' own
         try:
-            with self.env.cr.savepoint(flush=False):
+            with self.env.cr.savepoint():  # flushed before it is released: a refused value fails here
                 messages = self._wecom_write_outcomes(outcomes)
         except Exception as exc:
             if not isolate or self._wecom_transaction_aborted():
@@ -54,66 +52,28 @@ class WeComMessage(models.Model):
 
     @api.model
     def _wecom_write_outcomes(self, outcomes):
-        """Write ``[(message id, values)]`` the way a flush writes: with the ORM's own writer,
-        ``_write_multi``, one ``UPDATE … FROM (VALUES …)`` per set of fields (``write_date`` and
-        ``write_uid`` set), the new values put in the cache, their dependents marked (``modified``) and
-        their constraints checked (``_validate_fields``), as ``write()`` does.
+        """Write ``[(message id, values)]`` with ``write()``, once per set of equal values (as ``sms.sms``
+        stores its outcomes): the ORM's cache, dependents, constraints and flush stay its own, and the
+        database gets one ``UPDATE`` per set of fields when the chunk is flushed.
 
-        Not ``write()`` per message: its per-record work (access checks, tracking, conversions, dirty
-        marks) was a third of the outbox's time per message, and it kept the outbox's time per message
-        above 1.3 times a raw ``requests.post`` (scripts/bench_messages.py, README). An override of
-        ``write()`` therefore does not see outcomes: override :meth:`_wecom_outcomes_stored`.
+        An override of ``write()`` sees the outcomes; to react to them, override :meth:`_wecom_outcomes_stored`.
 
         :return: the messages written
         """
         merged = {}
         for message_id, values in outcomes:
             merged.setdefault(message_id, {}).update(values)
-        messages = self.browse(list(merged))
-        model_fields = self._fields
-
-        def convert(field, value, message):
-            # the write format to the cache and to the column (what write() and create() convert)
-            return field.convert_to_cache(value, message), field.convert_to_column_insert(value, message)
-
-        converted = {}  # (field name, value) -> (cache value, column value): most values repeat
-        rows, by_row = [], []
-        written = {}  # field name -> ([message id, ...], [cache value, ...])
-        others = []  # [(message, values)] of fields that are not a plain column: through write()
-        for message, values in zip(messages, merged.values(), strict=True):
-            row, other = {}, {}
-            for name, value in values.items():
-                field = model_fields[name]
-                if not (field.store and field.column_type) or field.translate or field.company_dependent:
-                    other[name] = value
-                    continue
-                try:
-                    cache_value, column_value = converted[name, value]
-                except KeyError:
-                    cache_value, column_value = converted[name, value] = convert(field, value, message)
-                except TypeError:  # a value that cannot be a key
-                    cache_value, column_value = convert(field, value, message)
-                row[name] = column_value
-                ids, cache_values = written.setdefault(name, ([], []))
-                ids.append(message.id)
-                cache_values.append(cache_value)
-            if row:
-                rows.append(row)
-                by_row.append(message.id)
-            if other:
-                others.append((message, other))
-        self.browse(by_row)._write_multi(rows)
-        cache = self.env.cache
-        for name, (ids, cache_values) in written.items():
-            cache.update(self.browse(ids), model_fields[name], cache_values)
-        if self._log_access:
-            messages.invalidate_recordset(LOG_ACCESS_FIELDS, flush=False)
-        names = list(written)
-        messages.modified(names)
-        messages._validate_fields(names)
-        for message, values in others:
-            message.with_context(tracking_disable=True).write(values)
-        return messages
+        groups = {}  # values as a key -> (values, [message id, ...])
+        for message_id, values in merged.items():
+            try:
+                key = tuple(sorted(values.items()))
+                hash(key)
+            except TypeError:  # a value that cannot be a key: a group of its own
+                key = ("message", message_id)
+            groups.setdefault(key, (values, []))[1].append(message_id)
+        for values, ids in groups.values():
+            self.browse(ids).with_context(tracking_disable=True).write(values)
+        return self.browse(list(merged))
 
     def _wecom_outcomes_stored(self):
         """Called on the messages whose outcomes were just stored, in the cron's transaction (their new
@@ -144,4 +104,4 @@ class WeComMessage(models.Model):
 
     def _wecom_transaction_aborted(self):
         """The current transaction failed (a query error) and refuses every query until rolled back."""
-        return self.env.cr._cnx.info.transaction_status != TRANSACTION_STATUS_INTRANS
+        return compat.transaction_aborted(self.env.cr)

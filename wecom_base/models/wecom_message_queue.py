@@ -23,6 +23,7 @@ from odoo.exceptions import ValidationError
 from .. import compat, const
 from ..lib import WeComError, WeComTokenError
 from ..lib.flow_control import WindowRegistry
+from ..tools import number_param, short_transaction
 from .wecom_message_attempt import is_rate_error, is_transport_error
 
 _logger = logging.getLogger(__name__)
@@ -389,8 +390,7 @@ class WeComMessage(models.Model):
     @api.model
     def _wecom_claim_lease(self):
         """Seconds after which a claimed message whose sender never finished is taken to be lost."""
-        value = self.env["ir.config_parameter"].sudo().get_param(const.PARAM_MESSAGE_CLAIM_LEASE)
-        return int(value) if value else const.MESSAGE_CLAIM_LEASE
+        return number_param(self.env, const.PARAM_MESSAGE_CLAIM_LEASE, const.MESSAGE_CLAIM_LEASE, minimum=1)
 
     @api.model
     def _wecom_claim_batch(self, limit, own_transaction=False):
@@ -408,9 +408,7 @@ class WeComMessage(models.Model):
         """
         if own_transaction:
             # nothing may touch self.env.cr before the claim is committed: its snapshot must see the claim
-            with self.env.registry.cursor() as cr:
-                if not compat.registry_in_test_mode(self.env.registry):
-                    cr.execute("SET TRANSACTION ISOLATION LEVEL READ COMMITTED")
+            with short_transaction(self.env) as cr:
                 cr.execute(self._CLAIM_QUERY, [self.with_env(self.env(cr=cr))._wecom_claim_lease(), limit])
                 rows = cr.fetchall()
         else:
@@ -481,8 +479,9 @@ class WeComMessage(models.Model):
         :return: the number of messages processed
         :rtype: int
         """
-        icp = self.env["ir.config_parameter"].sudo()
-        batch_size = batch_size or int(icp.get_param(const.PARAM_MESSAGE_BATCH_SIZE) or const.MESSAGE_BATCH_SIZE)
+        batch_size = batch_size or number_param(
+            self.env, const.PARAM_MESSAGE_BATCH_SIZE, const.MESSAGE_BATCH_SIZE, minimum=1
+        )
         max_batches = max_batches or const.MESSAGE_MAX_BATCHES_PER_RUN
         auto_commit = compat.may_commit(self.env.cr)
         lease = self._wecom_claim_lease()

@@ -53,7 +53,7 @@ class WeComMessage(models.Model):
 
         :param application: ``wecom.application`` record or id
         :param str msgtype: text, markdown, textcard, news, image, file or template_card
-        :param str content: text/markdown content (≤ 2048 bytes), or a template card's sub-title
+        :param str content: text/markdown content (``payloads.CONTENT_MAX_BYTES``), or a template card's sub-title
         :param users: ``res.users`` records or ids (each needs a WeCom user id)
         :param userids: WeCom user ids (list or ``|``-separated string)
         :param parties: WeCom department ids
@@ -69,7 +69,7 @@ class WeComMessage(models.Model):
         :param int safe: 0 shareable, 1 confidential, 2 company only
         :param bool enable_id_trans: let WeCom translate ids
         :param bool enable_duplicate_check: let WeCom drop an identical message within the interval
-        :param int duplicate_check_interval: seconds, at most 14400
+        :param int duplicate_check_interval: seconds, at most ``payloads.DUPLICATE_CHECK_MAX``
         :return: the queued message (its id over RPC)
         :raise AccessError: the caller is not a WeCom user
         :raise ValidationError: an argument is wrong (the message says which and why)
@@ -125,7 +125,7 @@ class WeComMessage(models.Model):
 
         :param robot: ``wecom.robot`` record or id
         :param str msgtype: text, markdown, image, news, file or template_card
-        :param str content: text (≤ 2048 bytes) or markdown (≤ 4096 bytes)
+        :param str content: text or markdown (``payloads.CONTENT_MAX_BYTES``, ``ROBOT_MARKDOWN_MAX_BYTES``)
         :param mentioned_userids: text: WeCom user ids to @mention
         :param mentioned_mobiles: text: mobile numbers to @mention
         :param bool mention_all: text: @all

@@ -5,6 +5,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from .. import const
+from .wecom_message import SENT_STATES
 
 ROBOT_KEY_RE = re.compile(r"^[A-Za-z0-9-]{8,128}$")
 
@@ -32,6 +33,8 @@ class WeComRobot(models.Model):
 
     _name = "wecom.robot"
     _inherit = ["wecom.base", "mail.thread"]
+    _wecom_company_field = "company_id"
+    _wecom_application_field = "application_id"
     _description = "WeCom Group Robot"
     _order = "name, id"
     _check_company_auto = True
@@ -95,7 +98,7 @@ class WeComRobot(models.Model):
             }
         )
         message.action_send_now()
-        if message.state not in ("sent", "partial"):
+        if message.state not in SENT_STATES:
             raise UserError(message.failure_reason or _("The test message could not be sent."))
         return {
             "type": "ir.actions.client",

@@ -18,3 +18,4 @@ from . import test_chatter
 from . import test_fault_matrix
 from . import test_callback_burst
 from . import test_wecom_directory
+from . import test_compat

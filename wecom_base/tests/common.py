@@ -16,11 +16,12 @@ from urllib.parse import urlencode
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, new_test_user
-from odoo.tests import common as odoo_test_common
 
+from .. import compat
+from ..compat import registry_lock_released  # noqa: F401 - part of the test kit
 from ..const import PARAM_API_BASE_URL, PARAM_TIMEOUT
 from ..controllers.main import WeComCallbackController
-from ..models.wecom_application import clear_token_cache
+from ..tools import clear_token_cache
 from .mock_wecom import (
     DEFAULT_AGENT_ID,
     DEFAULT_CORP_ID,
@@ -45,20 +46,6 @@ def get_mock():
         url = os.environ.get("WECOM_MOCK_URL")
         _mock = MockWeComControl(url) if url else MockWeCom(host="127.0.0.1", port=0).start()
     return _mock
-
-
-@contextmanager
-def registry_lock_released():
-    """Let threads of a test build environments: Odoo runs post-install tests while holding the
-    registry lock, which every ``Environment(...)`` in another thread would wait for."""
-    from odoo.modules.registry import DummyRLock, Registry  # noqa: PLC0415
-
-    saved = Registry._lock
-    Registry._lock = DummyRLock()
-    try:
-        yield
-    finally:
-        Registry._lock = saved
 
 
 def run_concurrently(registry, count, target, timeout=60):
@@ -100,7 +87,7 @@ class WeComLogMixin:
         self.assertTrue(any(fragment in line for line in logs.output), logs.output)
 
 
-class WeComMockMixin(WeComLogMixin):
+class WeComMockMixin(compat.DirectRequestsMixin, WeComLogMixin):
     """Point wecom_base at the mock WeCom for a test class (TransactionCase or HttpCase): ``cls.mock``, the
     API base URL and timeout, and the CorpID of ``cls.company``; each test starts with a reset mock and an
     empty token cache."""
@@ -108,15 +95,11 @@ class WeComMockMixin(WeComLogMixin):
     WECOM_TIMEOUT = "2"
 
     @classmethod
-    def _request_handler(cls, s, r, /, **kw):
-        """Requests to the mock WeCom go straight out. Odoo's test framework (current 18.0 and 19.0) raises
-        every timeout below 10 s to 10 s and logs each request URL (token included) at INFO: the timeout,
-        retry and log tests need the timeout they set and a log that holds only our own lines. Other
-        hosts still get the framework's handler (localhost allowed, the rest blocked)."""
+    def _wecom_direct_request(cls, url):
+        """Requests to the mock WeCom go straight out: the timeout, retry and log tests need the timeout they
+        set and a log that holds only our own lines."""
         mock = getattr(cls, "mock", None)
-        if mock is not None and r.url.startswith(mock.url.rstrip("/") + "/"):
-            return odoo_test_common._super_send(s, r, **kw)
-        return super()._request_handler(s, r, **kw)
+        return mock is not None and url.startswith(mock.url.rstrip("/") + "/")
 
     @classmethod
     def setUpClass(cls):

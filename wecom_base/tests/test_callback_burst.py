@@ -1,6 +1,6 @@
 """Callbacks in bursts, with real transactions (committed, as in production; removed at the end): a racing
 duplicate is a duplicate, not a replayed request; every new event has a cron trigger that a cron run begun
-before it cannot delete; the cron workers are woken once per burst, not once per callback."""
+before it cannot delete; each through Odoo's ``ir.cron._trigger()``."""
 
 from unittest.mock import patch
 
@@ -85,16 +85,22 @@ class TestCallbackBurst(TransactionCase):
             "the trigger of the event stored during the run is still there: the cron runs again",
         )
 
-    def test_cron_workers_woken_once_per_burst(self):
-        woken = []
+    def test_one_trigger_per_new_event(self):
+        triggered = []
         cron_class = type(self.env["ir.cron"])
-        with patch.object(cron_class, "_notifydb", lambda cron: woken.append(cron.id)):
+        trigger = cron_class._trigger
+
+        def spy(cron, at=None):
+            triggered.append(cron.id)
+            return trigger(cron, at)
+
+        with patch.object(cron_class, "_trigger", spy):
             for msg_id in ("9301", "9302", "9303"):
                 with self.registry.cursor() as cr:
                     self.assertTrue(self.store(cr, msg_id))
             with self.registry.cursor() as cr:
                 self.assertIsNone(self.store(cr, "9302"), "a duplicate")
-        self.assertEqual(woken, [self.cron_id], "woken after the first callback only: its trigger was due")
+        self.assertEqual(triggered, [self.cron_id] * 3, "Odoo's trigger, once per new event, none for a duplicate")
         self.assertEqual(
             self.count("SELECT COUNT(*) FROM ir_cron_trigger WHERE cron_id = %s", [self.cron_id]),
             3,

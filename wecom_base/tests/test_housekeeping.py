@@ -8,7 +8,7 @@ from odoo.modules.neutralize import get_neutralization_queries
 from odoo.tests import tagged
 
 from odoo.addons.wecom_base.const import PARAM_RETENTION_DAYS
-from odoo.addons.wecom_base.models.wecom_application import clear_token_cache
+from odoo.addons.wecom_base.tools import clear_token_cache
 
 from .common import MOCK_ROBOT_KEY, WeComCase
 

@@ -9,7 +9,7 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .. import const
-from ..models.wecom_application import clear_token_cache
+from ..tools import clear_token_cache
 from .common import MOCK_AGENT_ID, MOCK_SECRET, WeComCase
 
 

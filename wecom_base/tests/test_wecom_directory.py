@@ -237,7 +237,7 @@ class TestWeComDirectorySync(DirectoryMixin, WeComCase):
         self.member("zhangsan").with_user(self.user_manager).action_link_by_email()
         self.assertEqual(user.wecom_userid, "zhangsan")
         self.assertEqual(self.member("zhangsan").user_id, user)
-        with self.assertRaises(UserError):
+        with self.assertRaises(AccessError):
             self.members().with_user(self.user_wecom).action_link_by_email()
 
     def test_wizard_creates_users_without_password(self):

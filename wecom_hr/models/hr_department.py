@@ -1,5 +1,6 @@
 from odoo import fields, models
-from odoo.tools import SQL
+
+from odoo.addons.wecom_base import compat
 
 
 class HrDepartment(models.Model):
@@ -15,17 +16,11 @@ class HrDepartment(models.Model):
     )
 
     def init(self):
-        partial_unique_index(self.env.cr, "hr_department_wecom_department_uniq", self._table, "wecom_department_id")
-
-
-def partial_unique_index(cr, name, table, column):
-    """One Odoo record per WeCom record: unique where set (most records follow nothing)."""
-    cr.execute(
-        SQL(
-            "CREATE UNIQUE INDEX IF NOT EXISTS %s ON %s (%s) WHERE %s IS NOT NULL",
-            SQL.identifier(name),
-            SQL.identifier(table),
-            SQL.identifier(column),
-            SQL.identifier(column),
+        # one department per WeCom department: unique where set (most departments follow nothing)
+        compat.create_unique_index(
+            self.env.cr,
+            "hr_department_wecom_department_uniq",
+            self._table,
+            ["wecom_department_id"],
+            where="wecom_department_id IS NOT NULL",
         )
-    )

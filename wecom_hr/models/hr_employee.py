@@ -3,7 +3,7 @@ from markupsafe import escape
 from odoo import fields, models
 from odoo.tools import html2plaintext, plaintext2html
 
-from .hr_department import partial_unique_index
+from odoo.addons.wecom_base import compat
 
 
 class HrEmployee(models.Model):
@@ -20,7 +20,14 @@ class HrEmployee(models.Model):
     )
 
     def init(self):
-        partial_unique_index(self.env.cr, "hr_employee_wecom_member_uniq", self._table, "wecom_member_id")
+        # one employee per WeCom member: unique where set
+        compat.create_unique_index(
+            self.env.cr,
+            "hr_employee_wecom_member_uniq",
+            self._table,
+            ["wecom_member_id"],
+            where="wecom_member_id IS NOT NULL",
+        )
 
     def _wecom_job_title_as_text(self):
         """WeCom's position is text: where another addon copied the new employees' job title into HTML (18.0's

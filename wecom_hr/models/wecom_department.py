@@ -1,6 +1,6 @@
 from odoo import fields, models
 
-from odoo.addons.wecom_base.models.wecom_directory_sync import changed_values
+from odoo.addons.wecom_base.tools import changed_values
 
 
 class WeComDepartment(models.Model):

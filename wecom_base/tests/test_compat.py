@@ -1,0 +1,90 @@
+"""compat.py holds every private Odoo API the addons use: each test here fails when the series changes one."""
+
+import threading
+
+from werkzeug.test import EnvironBuilder
+
+from odoo.http import HTTPRequest
+from odoo.modules.registry import DummyRLock, Registry
+from odoo.tests import BaseCase, TransactionCase, tagged
+
+from .. import compat
+
+
+@tagged("post_install", "-at_install")
+class TestCompat(TransactionCase):
+    def test_read_request_body_reads_the_wrapped_stream(self):
+        environ = EnvironBuilder(method="POST", path="/wecom/callback/x", data=b"0123456789abcdef").get_environ()
+        request = HTTPRequest(environ)
+        self.assertEqual(compat.read_request_body(request, 9), b"0123456789", "at most limit + 1 bytes")
+        self.assertEqual(compat.read_request_body(request, 9), b"0123456789", "kept for a replay")
+
+    def test_transaction_aborted(self):
+        with self.registry.cursor() as cr:
+            self.assertFalse(compat.transaction_aborted(cr))
+            with self.assertRaises(Exception), self.assertLogs("odoo.sql_db", "ERROR"):  # noqa: B017
+                cr.execute("SELECT no_such_column FROM res_users")
+            self.assertTrue(compat.transaction_aborted(cr))
+            cr.rollback()
+            cr.execute("SELECT 1")
+            self.assertFalse(compat.transaction_aborted(cr))
+
+    def test_try_lock_for_update_skips_rows_locked_elsewhere(self):
+        partners = self.env["res.partner"].create([{"name": "Lock A"}, {"name": "Lock B"}])
+        self.env.flush_all()
+        self.assertEqual(compat.try_lock_for_update(partners), partners)
+        admin_partner = self.env.ref("base.partner_admin")
+        with self.registry.cursor() as other:
+            other.execute("SELECT id FROM res_partner WHERE id = %s FOR UPDATE", [admin_partner.id])
+            locked = compat.try_lock_for_update(admin_partner | self.env.ref("base.main_partner"))
+            self.assertEqual(locked, self.env.ref("base.main_partner"), "the row locked elsewhere is skipped")
+            other.rollback()
+        self.assertEqual(compat.try_lock_for_update(self.env["res.partner"]), self.env["res.partner"])
+
+    def test_registry_lock_released(self):
+        saved = Registry._lock
+        with compat.registry_lock_released():
+            self.assertIsInstance(Registry._lock, DummyRLock)
+            done = []
+
+            def take():
+                with Registry._lock:
+                    done.append(True)
+
+            thread = threading.Thread(target=take)
+            thread.start()
+            thread.join(10)
+            self.assertEqual(done, [True], "another thread gets the registry lock")
+        self.assertIs(Registry._lock, saved)
+
+    def test_request_handler_hook_exists(self):
+        from odoo.tests import common  # noqa: PLC0415
+
+        self.assertTrue(callable(getattr(BaseCase, "_request_handler", None)), "BaseCase._request_handler")
+        self.assertTrue(callable(getattr(common, "_super_send", None)), "odoo.tests.common._super_send")
+        self.assertIn(compat.DirectRequestsMixin._request_handler.__func__.__name__, vars(BaseCase))
+
+    def test_cron_progress_api(self):
+        cron = self.env["ir.cron"]
+        if compat.ODOO_19:
+            self.assertTrue(callable(getattr(cron, "_commit_progress", None)))
+        else:
+            self.assertTrue(callable(getattr(cron, "_notify_progress", None)))
+            self.assertFalse(hasattr(cron, "_commit_progress"), "18.0 gained _commit_progress: use it")
+
+    def test_may_commit_is_false_in_a_test(self):
+        self.assertFalse(compat.may_commit(self.env.cr))
+
+    def test_registry_in_test_mode(self):
+        self.assertFalse(compat.registry_in_test_mode(self.registry))
+        if compat.ODOO_19:
+            self.registry_enter_test_mode(register_cleanup=False)
+            leave = self.registry_leave_test_mode
+        else:
+            self.registry.enter_test_mode(self.env.cr)
+            leave = self.registry.leave_test_mode
+        try:
+            self.assertTrue(compat.registry_in_test_mode(self.registry))
+        finally:
+            leave()
+        self.assertFalse(compat.registry_in_test_mode(self.registry))
