@@ -2,7 +2,7 @@
 {
     "name": "WeCom Base",
     "summary": "Connect Odoo to WeCom (WeChat Work): applications, access tokens and the WeCom client",
-    "version": "1.0.0",
+    "version": "1.1.0",
     "category": "Productivity/Discuss",
     "website": "https://github.com/wecom-base/wecom_base",
     "author": "wecom_base contributors",

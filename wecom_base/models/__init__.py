@@ -8,12 +8,7 @@ from . import wecom_application_setting
 from . import res_config_settings
 from . import res_users
 from . import wecom_message
-from . import wecom_message_payload
-from . import wecom_message_send
-from . import wecom_message_attempt
-from . import wecom_message_queue
-from . import wecom_message_outcome
-from . import wecom_message_channel
+from . import wecom_application_circuit
 from . import wecom_message_member_send
 from . import wecom_robot
 from . import wecom_callback

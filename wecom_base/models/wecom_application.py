@@ -68,7 +68,7 @@ class WeComApplication(models.Model):
     token_expiration_time = fields.Datetime(compute="_compute_token_state", string="Token Expires")
     last_error = fields.Text(compute="_compute_token_state", string="Last Error")
     last_error_date = fields.Datetime(compute="_compute_token_state", string="Last Error On")
-    # The outbox's circuit of this application (wecom.message.channel): empty when WeCom answers.
+    # The outbox's circuit of this application (wecom.application.circuit): empty when WeCom answers.
     outage_since = fields.Datetime(
         compute="_compute_outage_since",
         string="WeCom Unreachable Since",
@@ -125,7 +125,7 @@ class WeComApplication(models.Model):
             app.last_error_date = state.last_error_date if state else False
 
     def _compute_outage_since(self):
-        channels = self.env["wecom.message.channel"].sudo().search([("application_id", "in", self.ids)])
+        channels = self.env["wecom.application.circuit"].sudo().search([("application_id", "in", self.ids)])
         since = {channel.application_id.id: channel.outage_since for channel in channels}
         for app in self:
             app.outage_since = since.get(app.id, False)
@@ -191,7 +191,7 @@ class WeComApplication(models.Model):
     def create(self, vals_list):
         for vals in vals_list:
             # before the INSERT, which the database's unique index would refuse without naming the other one
-            if vals.get("agent_id"):
+            if isinstance(vals.get("agent_id"), int) and vals["agent_id"] > 0:
                 company = self.env["res.company"].browse(vals.get("company_id") or self.env.company.id)
                 self._wecom_check_agent(company, vals["agent_id"])
         return super().create(vals_list)

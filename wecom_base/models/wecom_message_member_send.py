@@ -24,7 +24,8 @@ class WeComMessageMemberSend(models.Model):
     _order = "sent_at desc, id desc"
 
     application_id = fields.Many2one("wecom.application", required=True, ondelete="cascade", index=True)
-    member = fields.Char(required=True, index=True, help="WeCom user id")
+    # a WeCom user id, not a wecom.member: recipients outside the mirrored directory are paced too
+    userid = fields.Char(string="WeCom User ID", required=True, index=True)
     sent_at = fields.Datetime(required=True, index=True)
 
     @api.model
@@ -40,14 +41,14 @@ class WeComMessageMemberSend(models.Model):
             rows = self.sudo().search_fetch(
                 [
                     ("application_id", "=", app_id),
-                    ("member", "in", unknown),
+                    ("userid", "in", unknown),
                     ("sent_at", ">", fields.Datetime.now() - WINDOW),
                 ],
-                ["member", "sent_at"],
+                ["userid", "sent_at"],
             )
             history = {member: [] for member in unknown}
             for row in rows:
-                history[row.member].append(row.sent_at.replace(tzinfo=timezone.utc).timestamp())
+                history[row.userid].append(row.sent_at.replace(tzinfo=timezone.utc).timestamp())
             pacer.learn(history)
 
     @api.model
@@ -64,8 +65,8 @@ class WeComMessageMemberSend(models.Model):
             return
         self.env.cr.execute(
             SQL(
-                "INSERT INTO %s (application_id, member, sent_at) "
-                "SELECT app_id, member, %s FROM unnest(%s::int[], %s::varchar[]) AS sends(app_id, member)",
+                "INSERT INTO %s (application_id, userid, sent_at) "
+                "SELECT app_id, userid, %s FROM unnest(%s::int[], %s::varchar[]) AS sends(app_id, userid)",
                 SQL.identifier(self._table),
                 fields.Datetime.now(),
                 app_ids,

@@ -19,3 +19,4 @@ from . import test_fault_matrix
 from . import test_callback_burst
 from . import test_wecom_directory
 from . import test_compat
+from . import test_migrations

@@ -16,8 +16,8 @@ from .. import const
 from .common import WeComCase
 
 COUNT = 30
-OUTBOX_LOGGER = "odoo.addons.wecom_base.models.wecom_message_queue"
-CHANNEL_LOGGER = "odoo.addons.wecom_base.models.wecom_message_channel"
+OUTBOX_LOGGER = "odoo.addons.wecom_base"  # the model and the drain (outbox.py)
+CHANNEL_LOGGER = "odoo.addons.wecom_base.models.wecom_application_circuit"
 
 
 @tagged("post_install", "-at_install")
@@ -49,7 +49,7 @@ class TestFaultMatrix(WeComCase):
                 settle()
             waiting.write({"next_try_date": datetime.utcnow() - timedelta(seconds=1)})  # travel the backoff
             # and the probe interval of a circuit the fault opened
-            self.env["wecom.message.channel"].search([]).write(
+            self.env["wecom.application.circuit"].search([]).write(
                 {"next_probe_at": datetime.utcnow() - timedelta(seconds=1)}
             )
         self.fail(f"still outgoing: {messages.filtered(lambda m: m.state == 'outgoing').mapped('content')}")

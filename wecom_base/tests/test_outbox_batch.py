@@ -1,8 +1,6 @@
 """The outbox stores a batch's outcomes together: one message's failure never undoes or stops the others,
 whatever it breaks (a Python error, the transaction, a value the database refuses)."""
 
-import queue
-import time
 from unittest.mock import patch
 
 from odoo import Command
@@ -10,11 +8,10 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .. import const
-from ..models.wecom_message_queue import _SendThreads
 from .common import WeComCase
 
-OUTBOX_LOGGER = "odoo.addons.wecom_base.models.wecom_message_queue"
-OUTCOME_LOGGER = "odoo.addons.wecom_base.models.wecom_message_outcome"
+OUTBOX_LOGGER = "odoo.addons.wecom_base"  # the model and the drain (outbox.py)
+OUTCOME_LOGGER = "odoo.addons.wecom_base.models.wecom_message"
 
 
 @tagged("post_install", "-at_install")
@@ -135,26 +132,3 @@ class TestOutboxBatch(WeComCase):
         self.assertEqual(first.user_ids, self.admin)
         self.assertIn("Not sent: no", second.message_ids[:1].body, "the default hook notes the failure")
         self.assertFalse(first.message_ids.filtered(lambda note: "Not sent" in (note.body or "")))
-
-    def test_send_threads_hand_every_job_back(self):
-        """The outbox's HTTP threads: every job comes back on its queue, no more threads than the limit,
-        and a forked process (another pid) starts threads of its own."""
-        send_threads = _SendThreads(3)
-
-        class Job:
-            def __init__(self, number):
-                self.number = number
-
-            def send(self, client, ended):
-                time.sleep(0.01)
-                ended.put(self)
-
-        ended = queue.SimpleQueue()
-        for number in range(10):
-            send_threads.submit(Job(number), None, ended)
-        self.assertEqual(sorted(ended.get(timeout=5).number for _ in range(10)), list(range(10)))
-        self.assertLessEqual(send_threads.threads, 3)
-        send_threads.pid = -1  # as in a worker forked after the threads started
-        send_threads.submit(Job(99), None, ended)
-        self.assertEqual(ended.get(timeout=5).number, 99)
-        self.assertEqual(send_threads.threads, 1)

@@ -7,12 +7,12 @@ from odoo.tests import tagged
 from odoo.tools import mute_logger
 
 from .. import const
-from ..models.wecom_message_queue import windows
+from ..outbox import windows
 from .common import WeComCase
 
 SEND = "/cgi-bin/message/send"
-QUEUE_LOGGER = "odoo.addons.wecom_base.models.wecom_message_queue"
-CHANNEL_LOGGER = "odoo.addons.wecom_base.models.wecom_message_channel"
+QUEUE_LOGGER = "odoo.addons.wecom_base"  # the model and the drain (outbox.py)
+CHANNEL_LOGGER = "odoo.addons.wecom_base.models.wecom_application_circuit"
 
 
 @tagged("post_install", "-at_install")
@@ -39,7 +39,7 @@ class TestOutboxFlow(WeComCase):
         return windows.get((self.env.cr.dbname, self.app.id), const.MESSAGE_CONCURRENCY)
 
     def travel_probe(self):
-        self.env["wecom.message.channel"].search([]).next_probe_at = datetime.utcnow() - timedelta(seconds=1)
+        self.env["wecom.application.circuit"].search([]).next_probe_at = datetime.utcnow() - timedelta(seconds=1)
 
     def delivered(self):
         return sorted(m["payload"]["text"]["content"] for m in self.mock.messages() if m["delivered"])
@@ -104,7 +104,7 @@ class TestOutboxFlow(WeComCase):
             self.assertGreaterEqual(message.next_try_date, first_sent + timedelta(seconds=59))
             self.assertLessEqual(message.next_try_date, datetime.utcnow() + timedelta(seconds=61))
         # a minute later (travelled): the ten go
-        sends = self.env["wecom.message.member.send"].search([("member", "=", "zhangsan")])
+        sends = self.env["wecom.message.member.send"].search([("userid", "=", "zhangsan")])
         self.assertEqual(len(sends), 30)
         sends.write({"sent_at": datetime.utcnow() - timedelta(seconds=61)})
         waiting.write({"next_try_date": datetime.utcnow() - timedelta(seconds=1)})
@@ -118,7 +118,7 @@ class TestOutboxFlow(WeComCase):
         self.Message._cron_process_queue()
         self.assertEqual(both.state, "sent")
         self.assertEqual(
-            sorted(self.env["wecom.message.member.send"].search([]).mapped("member")), ["lisi", "zhangsan"]
+            sorted(self.env["wecom.message.member.send"].search([]).mapped("userid")), ["lisi", "zhangsan"]
         )
         lisi = self.Message.wecom_send(self.app, userids=["lisi"], content="lisi")
         again = self.Message.wecom_send(self.app, userids=["zhangsan", "wangwu"], content="again")
@@ -182,7 +182,7 @@ class TestOutboxFlow(WeComCase):
         self.Message._cron_process_queue()
         self.assertEqual(messages.mapped("state"), ["outgoing", "exception"])
         self.assertEqual(messages[1].failure_type, "content")
-        channel = self.env["wecom.message.channel"].search([("application_id", "=", self.app.id)])
+        channel = self.env["wecom.application.circuit"].search([("application_id", "=", self.app.id)])
         self.assertEqual(channel.failures, 0, "an answer from WeCom ends a run of transport failures")
 
     def test_retry_schedule_from_the_system_parameters(self):

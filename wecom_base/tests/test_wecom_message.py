@@ -244,7 +244,7 @@ class TestWeComMessage(WeComCase):
                 self.drain()
                 self.assertEqual(message.state, "outgoing")
                 message.next_try_date = datetime.utcnow() - timedelta(seconds=1)
-                channel = self.env["wecom.message.channel"].search([])
+                channel = self.env["wecom.application.circuit"].search([])
                 channel.next_probe_at = datetime.utcnow() - timedelta(seconds=1)
         self.assertEqual(message.try_count, 3)
         message.queued_date = datetime.utcnow() - timedelta(hours=24, minutes=1)

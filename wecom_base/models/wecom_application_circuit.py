@@ -14,60 +14,18 @@ from odoo import _, api, fields, models
 
 from .. import const
 from ..lib.flow_control import retry_delay
+from ..outbox import CircuitState
 from .wecom_message import outbox_writes
 
 _logger = logging.getLogger(__name__)
 
 
-class _ChannelState:
-    """One application's circuit during one batch (a view of its row, written through at each change)."""
+class WeComApplicationCircuit(models.Model):
+    """The outbox's circuit of one application (one row each): opened by an outage of WeCom, closed by a probe
+    that gets through. Named for what it is; the message's ``channel`` (application or robot) is another thing."""
 
-    def __init__(self, model, app, row):
-        self.model, self.app = model, app
-        self.failures = row.failures if row else 0
-        self.outage_since = row.outage_since if row else False
-        self.next_probe_at = row.next_probe_at if row else False
-        self.probing = False  # this batch sent the probe and waits for its answer
-
-    @property
-    def is_open(self):
-        return bool(self.outage_since)
-
-    def _update(self, values):
-        self.failures, self.outage_since, self.next_probe_at = values
-
-    def may_send(self):
-        """The circuit is closed, or this message may be the probe (one per retry interval, all workers)."""
-        if not self.is_open:
-            return True
-        if self.probing or (self.next_probe_at and self.next_probe_at > fields.Datetime.now()):
-            return False
-        taken, values = self.model._wecom_take_probe(self.app)
-        self._update(values)
-        self.probing = taken
-        return taken
-
-    def release_probe(self):
-        """The probe could not go out (its message failed before the call): another may."""
-        self.probing = False
-
-    def failure(self, error):
-        self.probing = False
-        self._update(self.model._wecom_failure(self.app, error))
-
-    def success(self):
-        """WeCom answered. :return: True when that closed the circuit."""
-        self.probing = False
-        if not self.failures and not self.is_open:
-            return False
-        was_open = self.is_open
-        self._update(self.model._wecom_success(self.app))
-        return was_open
-
-
-class WeComMessageChannel(models.Model):
-    _name = "wecom.message.channel"
-    _description = "WeCom Outbox Channel"
+    _name = "wecom.application.circuit"
+    _description = "WeCom Application Circuit"
     _log_access = False
 
     application_id = fields.Many2one("wecom.application", required=True, ondelete="cascade", index=True)
@@ -77,15 +35,15 @@ class WeComMessageChannel(models.Model):
     last_error = fields.Text()
 
     @api.model
-    def _wecom_channels(self, apps):
+    def _wecom_circuits(self, apps):
         """``{application id: channel state}`` for one batch, read on the caller's cursor."""
         rows = {row.application_id.id: row for row in self.sudo().search([("application_id", "in", apps.ids)])}
-        return {app.id: _ChannelState(self, app, rows.get(app.id)) for app in apps}
+        return {app.id: CircuitState(self, app, rows.get(app.id)) for app in apps}
 
     # ------------------------------------------------------------------ state changes (own transactions)
     def _wecom_locked_row(self, app, cr):
         """The row of ``app`` on ``cr``, created if missing, under a lock until ``cr`` commits."""
-        cr.execute("SELECT pg_advisory_xact_lock(hashtext('wecom_message_channel'), %s)", [app.id])
+        cr.execute("SELECT pg_advisory_xact_lock(hashtext('wecom_application_circuit'), %s)", [app.id])
         channels = self.with_env(self.env(cr=cr, su=True))
         row = channels.search([("application_id", "=", app.id)])
         return row or channels.create({"application_id": app.id})
