@@ -265,3 +265,10 @@ class DirectRequestsMixin:
 
             return common._super_send(s, r, **kw)
         return super()._request_handler(s, r, **kw)
+
+
+def load_language(env, code, modules):
+    """Activate the language ``code`` and load the translations of ``modules`` only (the public wizard,
+    ``base.language.install``, loads every installed module's, which a test cannot afford). Tests only."""
+    env["res.lang"]._activate_lang(code)
+    env["ir.module.module"]._load_module_terms(list(modules), [code], overwrite=True)

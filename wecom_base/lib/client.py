@@ -56,7 +56,7 @@ def shared_session():
             if _session is None:
                 session = requests.Session()
                 # the environment (proxies, CA bundle) is read once per base URL by WeComClient, not by
-                # requests on every call: that lookup was a tenth of the CPU time of a send
+                # requests on every call: that lookup is costly next to a send
                 session.trust_env = False
                 adapter = HTTPAdapter(pool_connections=8, pool_maxsize=32, max_retries=0)
                 session.mount("https://", adapter)

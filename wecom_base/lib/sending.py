@@ -37,8 +37,8 @@ class SendThreads:
     """The process's threads for the outbox's HTTP calls: each takes a job from one queue and sends it.
 
     Grown on demand up to ``MESSAGE_CONCURRENCY_MAX``, made again after a fork (a forked worker has the
-    parent's objects but none of its threads). A ``ThreadPoolExecutor``'s future per send and the drain's
-    ``wait()`` on them were a sixth of the drain's own time per message; a queue each way costs little.
+    parent's objects but none of its threads). A queue each way, not a ``ThreadPoolExecutor``: a future per send and the
+    drain's ``wait()`` on them cost more than the rest of the drain's own work per message.
     """
 
     def __init__(self, size):

@@ -6,11 +6,13 @@ what WeCom posts there as ``wecom.callback.event`` records, processed later by a
 """
 
 import base64
+import ipaddress
 import logging
 import os
 import secrets
 import string
 from collections import namedtuple
+from urllib.parse import urlsplit
 
 from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
@@ -73,7 +75,8 @@ class WeComCallback(models.Model):
         required=True,
         ondelete="cascade",
         index=True,
-        check_company=True,
+        # the callback's company is its application's: any application of the user's companies
+        domain="[('company_id', 'in', allowed_company_ids)]",
         tracking=True,
     )
     company_id = fields.Many2one(related="application_id.company_id", store=True, index=True)
@@ -106,6 +109,7 @@ class WeComCallback(models.Model):
         groups=const.MANAGER_GROUP,
         help='Paste this URL into the application\'s "Receive messages" settings in the WeCom admin console.',
     )
+    url_warning = fields.Char(compute="_compute_callback_url", groups=const.MANAGER_GROUP)
     is_configured = fields.Boolean(string="Configured", compute="_compute_is_configured")
     event_ids = fields.One2many("wecom.callback.event", "callback_id", string="Events")
     event_count = fields.Integer(string="Event Count", compute="_compute_event_count")
@@ -127,11 +131,33 @@ class WeComCallback(models.Model):
     @api.depends("path_token")
     def _compute_callback_url(self):
         for callback in self:
+            base_url = callback.get_base_url().rstrip("/")
             callback.callback_url = (
-                f"{callback.get_base_url().rstrip('/')}{WeComCallbackController.ROUTE}/{callback.path_token}"
-                if callback.path_token
-                else False
+                f"{base_url}{WeComCallbackController.ROUTE}/{callback.path_token}" if callback.path_token else False
             )
+            callback.url_warning = callback._wecom_url_problem(base_url)
+
+    @api.model
+    def _wecom_url_problem(self, base_url):
+        """Why WeCom cannot reach a callback under ``base_url`` (its servers post from the internet, over https),
+        or False."""
+        parts = urlsplit(base_url)
+        host = (parts.hostname or "").lower()
+        local = host in ("localhost", "") or host.endswith(".local") or host.endswith(".localhost")
+        try:
+            address = ipaddress.ip_address(host)
+            local = local or address.is_private or address.is_loopback or address.is_link_local
+        except ValueError:
+            pass
+        if local:
+            return _(
+                "WeCom cannot reach %(url)s: the callback URL must be a public https address. Set the Web Base URL "
+                "(Settings > Technical > System Parameters, web.base.url) to the address your users reach Odoo at.",
+                url=base_url,
+            )
+        if parts.scheme != "https":
+            return _("The callback URL should use https: %(url)s is plain http.", url=base_url)
+        return False
 
     @api.depends("callback_token", "encoding_aes_key", "application_id.company_id.wecom_corp_id")
     def _compute_is_configured(self):

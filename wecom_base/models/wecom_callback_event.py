@@ -284,8 +284,12 @@ class WeComCallbackEvent(models.Model):
         return str(result) if result else _("Processed.")
 
     def _wecom_process(self):
-        """Process events one by one; a failure marks that event failed and never stops the others."""
+        """Process events one by one; a failure marks that event failed and never stops the others.
+
+        Results and reasons are written in the language of the event's company (who reads them), not the cron's.
+        """
         for event in self:
+            event = event.with_context(lang=event.company_id.partner_id.lang or event.env.lang)  # noqa: PLW2901
             try:
                 with self.env.cr.savepoint():
                     result = event._wecom_dispatch()

@@ -165,9 +165,11 @@ class WeComApplication(models.Model):
         stats["changed"] = bool(changed_departments or changed_members)
         _logger.info("WeCom application %s: directory synced: %s", self.id, self._wecom_directory_summary(stats))
         if stats["changed"]:  # an unchanged directory writes nothing, not even this
-            summary = self._wecom_directory_summary(stats)
-            self.sudo().write({"directory_sync_date": fields.Datetime.now(), "directory_sync_summary": summary})
-            self.sudo().message_post(body=_("Directory synced: %(summary)s", summary=summary))
+            # in the company's language (who reads it), not the nightly cron's
+            app = self.sudo().with_context(lang=self.company_id.partner_id.lang or self.env.lang)
+            summary = app._wecom_directory_summary(stats)
+            app.write({"directory_sync_date": fields.Datetime.now(), "directory_sync_summary": summary})
+            app.message_post(body=app.env._("Directory synced: %(summary)s", summary=summary))
         return stats
 
     @api.model

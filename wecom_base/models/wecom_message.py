@@ -1254,6 +1254,12 @@ class WeComMessage(models.Model):
         queued = self.queued_date or self.create_date or fields.Datetime.now()
         return queued < fields.Datetime.now() - timedelta(hours=settings["expiry_hours"])
 
+    def _wecom_reader_lang(self):
+        """The language a message's outcome is written in: its author's (who reads it), else its company's; never
+        the language of the cron that sent it."""
+        self.ensure_one()
+        return self.create_uid.lang or self.company_id.partner_id.lang or self.env.lang
+
     def _wecom_failure_values(self, error, try_count):
         """What a failed try leaves: a retry later, or a failure with its type and reason.
 
@@ -1263,6 +1269,7 @@ class WeComMessage(models.Model):
         content and configuration errors fail at once, with the failure type of the errcode table
         (:func:`~odoo.addons.wecom_base.lib.errcodes.failure_type_for`).
         """
+        self = self.with_context(lang=self._wecom_reader_lang())  # noqa: PLW0642 - _() reads the frame's self
         settings = self._wecom_outbox_settings()
         reason = self._wecom_error_message(error)
         retryable = is_retryable(error)
@@ -1613,20 +1620,21 @@ class WeComMessage(models.Model):
     def _wecom_log_outcomes(self):
         """Note the outcomes an admin acts on in the messages' chatter: partial sends and failures.
 
-        A plain "sent" is not noted: the state, the sent date and WeCom's message id say it (a note per
-        message was a third of the drain's time). The failure stays in the chatter after a retry clears
+        A plain "sent" is not noted: the state, the sent date and WeCom's message id say it, and a note per
+        message would cost the drain more than the send. The failure stays in the chatter after a retry clears
         ``failure_reason``.
         """
         bodies = {}
         for message in self.filtered(lambda m: m.state in ("partial", "exception")):
+            message = message.with_context(lang=message._wecom_reader_lang())  # noqa: PLW2901
             if message.state == "partial":
-                text = self.env._(
+                text = message.env._(
                     "Sent to WeCom (message id %(msgid)s); WeCom refused some recipients: %(invalid)s.",
                     msgid=message.msgid or "-",
                     invalid=message.invalid_users or message.invalid_parties or message.invalid_tags or "-",
                 )
             else:
-                text = self.env._("Not sent: %(reason)s", reason=message.failure_reason or "-")
+                text = message.env._("Not sent: %(reason)s", reason=message.failure_reason or "-")
             bodies[message.id] = Markup("<p>%s</p>") % text
         if bodies:
             self.browse(list(bodies))._message_log_batch(bodies)

@@ -10,7 +10,6 @@ tags or @all are not known to Odoo and not paced.
 from datetime import timedelta, timezone
 
 from odoo import api, fields, models
-from odoo.tools import SQL
 
 from ..lib.flow_control import MemberPacer
 
@@ -53,26 +52,16 @@ class WeComMessageMemberSend(models.Model):
 
     @api.model
     def _wecom_record(self, sends):
-        """Count the messages WeCom accepted: ``[(application id, [member, ...])]``.
-
-        One INSERT for all of them: these rows are a log that nothing reads back in this transaction but
-        ``_wecom_load_pacers`` (a search), the model has no defaults, computed fields or constraints, and
-        ``create()`` per row was a tenth of the outbox's time per message (scripts/bench_messages.py).
-        """
-        app_ids = [app_id for app_id, members in sends for _member in members]
-        members = [member for _app_id, members in sends for member in members]
-        if not members:
-            return
-        self.env.cr.execute(
-            SQL(
-                "INSERT INTO %s (application_id, userid, sent_at) "
-                "SELECT app_id, userid, %s FROM unnest(%s::int[], %s::varchar[]) AS sends(app_id, userid)",
-                SQL.identifier(self._table),
-                fields.Datetime.now(),
-                app_ids,
-                members,
-            )
-        )
+        """Count the messages WeCom accepted: ``[(application id, [userid, ...])]``, in one ``create()`` (the
+        ORM inserts a list of rows at once; the model has no defaults, computes or constraints to run)."""
+        now = fields.Datetime.now()
+        rows = [
+            {"application_id": app_id, "userid": userid, "sent_at": now}
+            for app_id, userids in sends
+            for userid in userids
+        ]
+        if rows:
+            self.sudo().create(rows)
 
     @api.autovacuum
     def _gc_wecom_member_sends(self):

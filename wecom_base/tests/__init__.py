@@ -20,3 +20,5 @@ from . import test_callback_burst
 from . import test_wecom_directory
 from . import test_compat
 from . import test_migrations
+from . import test_callback_setup
+from . import test_languages
