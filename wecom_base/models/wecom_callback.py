@@ -137,19 +137,24 @@ class WeComCallback(models.Model):
             )
             callback.url_warning = callback._wecom_url_problem(base_url)
 
+    @staticmethod
+    def _wecom_is_local_host(host):
+        """A host the internet cannot reach: empty, localhost, *.local, a private, loopback or link-local IP."""
+        if host in ("localhost", "") or host.endswith((".local", ".localhost")):
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:  # a name
+            return False
+        return address.is_private or address.is_loopback or address.is_link_local
+
     @api.model
     def _wecom_url_problem(self, base_url):
         """Why WeCom cannot reach a callback under ``base_url`` (its servers post from the internet, over https),
         or False."""
         parts = urlsplit(base_url)
         host = (parts.hostname or "").lower()
-        local = host in ("localhost", "") or host.endswith(".local") or host.endswith(".localhost")
-        try:
-            address = ipaddress.ip_address(host)
-            local = local or address.is_private or address.is_loopback or address.is_link_local
-        except ValueError:
-            pass
-        if local:
+        if self._wecom_is_local_host(host):
             return _(
                 "WeCom cannot reach %(url)s: the callback URL must be a public https address. Set the Web Base URL "
                 "(Settings > Technical > System Parameters, web.base.url) to the address your users reach Odoo at.",
