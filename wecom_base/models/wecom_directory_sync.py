@@ -10,7 +10,7 @@ import logging
 import time
 
 from odoo import Command, _, api, fields, models
-from odoo.exceptions import ValidationError
+from odoo.exceptions import UserError, ValidationError
 
 from .. import compat, const
 from ..lib import (
@@ -109,11 +109,16 @@ class WeComApplication(models.Model):
     def action_sync_directory(self):
         """Button: read the directory from WeCom and apply it to the mirror now.
 
-        :raise UserError: WeCom refused a call (the reason and what to do); nothing was changed
+        The application becomes its company's directory source when the company has none (so that the contact
+        change callbacks keep the mirror current); another application that is the source is named instead.
+
+        :raise UserError: another application syncs the company's directory, or WeCom refused a call (the reason
+            and what to do); nothing was changed
         """
         self.check_access("write")
         results = []
         for app in self:
+            app._wecom_become_directory_source()
             try:
                 results.append(app._wecom_sync_directory())
             except WeComError as exc:
@@ -125,6 +130,28 @@ class WeComApplication(models.Model):
             "tag": "display_notification",
             "params": {"title": _("WeCom directory synced"), "message": message, "type": "success", "sticky": False},
         }
+
+    def _wecom_become_directory_source(self):
+        """Make this application its company's directory source, unless another one is.
+
+        :raise UserError: another application of the company syncs its directory
+        """
+        self.ensure_one()
+        if self.directory_sync:
+            return
+        source = self.with_context(active_test=False).search(
+            [("company_id", "=", self.company_id.id), ("directory_sync", "=", True)], limit=1
+        )
+        if source:
+            raise UserError(
+                _(
+                    "%(source)s syncs the directory of %(company)s, and the contact change callbacks update its "
+                    "mirror only: sync the directory from %(source)s, or untick Sync the Directory there first.",
+                    source=source.app_name,
+                    company=self.company_id.name,
+                )
+            )
+        self.directory_sync = True
 
     def _wecom_directory_call(self, method, path, params=None, payload=None):
         return self._wecom_with_token(
@@ -394,6 +421,13 @@ class WeComCallbackEvent(models.Model):
             .search([("company_id", "=", self.company_id.id), ("directory_sync", "=", True)], limit=1)
         )
 
+    def _wecom_no_directory_source(self):
+        return _(
+            "Directory: not mirrored, no application of %(company)s syncs the directory (tick Sync the Directory on "
+            "one, or press its Sync Directory).",
+            company=self.company_id.name,
+        )
+
     @staticmethod
     def _wecom_event_text(data, name):
         value = data.get(name)
@@ -402,7 +436,9 @@ class WeComCallbackEvent(models.Model):
     def _wecom_mirror_user(self, data, deleted=False):
         app = self._wecom_directory_application()
         userid = self._wecom_event_text(data, "UserID")
-        if not app or not userid:
+        if not app:
+            return self._wecom_no_directory_source()
+        if not userid:
             return ""
         Member = self.env["wecom.member"].sudo().with_context(active_test=False)
         member = Member.search([("company_id", "=", app.company_id.id), ("userid", "=", userid)], limit=1)
@@ -429,7 +465,9 @@ class WeComCallbackEvent(models.Model):
     def _wecom_mirror_party(self, data, deleted=False):
         app = self._wecom_directory_application()
         raw_id = self._wecom_event_text(data, "Id")
-        if not app or not raw_id or not raw_id.isdigit():
+        if not app:
+            return self._wecom_no_directory_source()
+        if not raw_id or not raw_id.isdigit():
             return ""
         wecom_id = int(raw_id)
         Department = self.env["wecom.department"].sudo().with_context(active_test=False)

@@ -12,6 +12,7 @@ import base64
 import inspect
 import json
 import logging
+import re
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -43,6 +44,9 @@ from ..tools import check_wecom_group, number_param, retention_cutoff, short_tra
 _logger = logging.getLogger(__name__)
 
 ARTICLE_KEYS = ("title", "description", "url", "picurl")
+
+# markdown marks that make no sense in a title: headings, emphasis, quotes, list bullets, code, links' brackets
+MARKDOWN_MARKS = re.compile(r"^\s*(?:#{1,6}\s+|>\s*|[-*+]\s+)|[*`~]+|(?<!\w)_+|_+(?!\w)|\[|\]\([^)]*\)")
 
 # WeCom accepted the message (partial: it refused some recipients): it cannot be sent again, only recalled
 SENT_STATES = ("sent", "partial")
@@ -117,7 +121,12 @@ class WeComMessage(models.Model):
         help="How the message reaches WeCom. Other addons add channels with selection_add.",
     )
     application_id = fields.Many2one(
-        "wecom.application", string="Application", index=True, check_company=True, ondelete="restrict"
+        "wecom.application",
+        string="Application",
+        index=True,
+        check_company=True,
+        ondelete="restrict",
+        default=lambda self: self._wecom_default_sending_application(),
     )
     robot_id = fields.Many2one("wecom.robot", string="Robot", index=True, check_company=True, ondelete="restrict")
     company_id = fields.Many2one("res.company", required=True, index=True, default=lambda self: self.env.company)
@@ -239,7 +248,17 @@ class WeComMessage(models.Model):
         for message in self:
             text = message.title or message.content or (message.article_ids[:1].title) or message.attachment_id.name
             text = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+            if message.msgtype == "markdown":
+                text = MARKDOWN_MARKS.sub("", text).strip()  # "## **Title**" reads "Title"
             message.name = (text[:60] + "…") if len(text) > 60 else (text or _("(no content)"))
+
+    @api.model
+    def _wecom_default_sending_application(self):
+        """The company's application when it has exactly one enabled: a new message needs no choice then."""
+        apps = self.env["wecom.application"].search(
+            [("company_id", "=", self.env.company.id), ("is_active", "=", True)], limit=2
+        )
+        return apps if len(apps) == 1 else False
 
     # ------------------------------------------------------------------ access
     def _wecom_outbox_may_write(self):
@@ -249,6 +268,9 @@ class WeComMessage(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
+        for vals in vals_list:
+            if vals.get("channel") == "robot":
+                vals.setdefault("application_id", False)  # the default application is for application messages
         if not self._wecom_outbox_may_write():
             for vals in vals_list:
                 forged = sorted(field for field in OUTCOME_FIELDS & vals.keys() if vals[field])

@@ -272,6 +272,20 @@ class TestWeComDirectorySync(DirectoryMixin, WeComCase):
         with self.assertRaises(ValidationError), self.assertWeComWarning("already syncs the directory"):
             other.directory_sync = True
 
+    def test_sync_from_another_application_names_the_source(self):
+        """Issue 27: the contact callbacks keep only the source's mirror current, so syncing from another
+        application of the company says which one is the source instead of building a mirror nobody updates."""
+        other = self.env["wecom.application"].create(
+            {"app_name": "Other", "agent_id": 1000099, "secret": "other-secret", "company_id": self.company.id}
+        )
+        with self.assertRaisesRegex(UserError, "Odoo Notifications syncs the directory"):
+            other.action_sync_directory()
+        self.assertFalse(self.members(), "nothing synced")
+        self.app.directory_sync = False
+        self.mock.add_app(MOCK_CORP_ID, "other-secret", 1000099)
+        other.action_sync_directory()
+        self.assertTrue(other.directory_sync, "the company had no source: the application that synced is it now")
+
     def test_cron_syncs_each_company_and_records_failures(self):
         company_b = self.env["res.company"].create({"name": "Company B", "wecom_corp_id": "wwcompanyb0000001"})
         self.mock.add_app("wwcompanyb0000001", "secret-b", 1000003)
