@@ -3,7 +3,7 @@
     "name": "WeCom Base",
     "summary": "Connect Odoo to WeCom (WeChat Work): applications, access tokens and the WeCom client",
     "version": "1.1.0",
-    "category": "Productivity/Discuss",
+    "category": "Productivity/WeCom",
     "website": "https://github.com/wecom-base/wecom_base",
     "author": "wecom_base contributors",
     "license": "LGPL-3",
@@ -31,5 +31,6 @@
         "views/wecom_department_views.xml",
         "views/wecom_member_views.xml",
         "views/wecom_directory_views.xml",
+        "data/ir_actions_todo.xml",
     ],
 }

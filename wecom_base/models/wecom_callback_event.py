@@ -155,9 +155,7 @@ class WeComCallbackEvent(models.Model):
         a duplicate. It is caught here, under a savepoint, rather than left to Odoo, which would replay the
         whole request after a random sleep of up to 2 s.
 
-        Trigger: a new event gets its own ``ir.cron._trigger()`` in the same transaction, so a cron run that
-        began before this commit cannot delete it (Odoo removes only the due triggers its run sees) and the
-        cron always runs again after it; Odoo wakes the cron workers after the commit.
+        Trigger: see :meth:`_wecom_trigger_processing` (a trigger row per event, one wake-up per burst).
 
         :return: the new event's id, or None for a duplicate
         """
@@ -239,7 +237,17 @@ class WeComCallbackEvent(models.Model):
 
     @api.model
     def _wecom_trigger_processing(self):
-        self.env["ir.cron"].browse(self._wecom_cron_id()).sudo()._trigger()
+        """Make the processing cron due now. Each event gets a trigger row of its own (a cron run that began
+        before this transaction commits cannot delete it, so the cron always runs again after it); the cron
+        workers are woken (``ir.cron._trigger()``) only when no other trigger was due: once per burst of
+        callbacks, not once per callback (a wake-up opens a connection to the ``postgres`` database)."""
+        cron = self.env["ir.cron"].browse(self._wecom_cron_id()).sudo()
+        triggers = self.env["ir.cron.trigger"].sudo()
+        now = fields.Datetime.now()
+        if cron.active and triggers.search_count([("cron_id", "=", cron.id), ("call_at", "<=", now)], limit=1):
+            triggers.create({"cron_id": cron.id, "call_at": now})
+        else:
+            cron._trigger()
 
     # ------------------------------------------------------------------ data and dispatch
     def _wecom_data(self):
@@ -353,8 +361,8 @@ class WeComCallbackEvent(models.Model):
         self.env.cr.execute("SELECT COUNT(*) FROM wecom_callback_event WHERE state = 'new'")
         remaining = self.env.cr.fetchone()[0]
         compat.report_progress(self.env, done, remaining)
-        if remaining and done:  # more than a run takes; events stored since have triggers of their own
-            self._wecom_trigger_processing()
+        if remaining and done:  # more than a run takes: run again at once (events stored since have their triggers)
+            self.env["ir.cron"].browse(self._wecom_cron_id()).sudo()._trigger()
         return done
 
     @api.autovacuum

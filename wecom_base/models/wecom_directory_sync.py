@@ -145,9 +145,9 @@ class WeComApplication(models.Model):
         if source:
             raise UserError(
                 _(
-                    "%(source)s syncs the directory of %(company)s, and the contact change callbacks update its "
-                    "mirror only: sync the directory from %(source)s, or untick Sync the Directory there first.",
-                    source=source.app_name,
+                    "%(app)s syncs the directory of %(company)s, and the contact change callbacks update its "
+                    "mirror only: sync the directory from %(app)s, or untick Sync the Directory there first.",
+                    app=source.app_name,
                     company=self.company_id.name,
                 )
             )

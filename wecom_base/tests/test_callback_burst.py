@@ -1,6 +1,6 @@
 """Callbacks in bursts, with real transactions (committed, as in production; removed at the end): a racing
 duplicate is a duplicate, not a replayed request; every new event has a cron trigger that a cron run begun
-before it cannot delete; each through Odoo's ``ir.cron._trigger()``."""
+before it cannot delete; the cron workers are woken once per burst (``ir.cron._trigger()``), not once per callback."""
 
 from unittest.mock import patch
 
@@ -85,7 +85,7 @@ class TestCallbackBurst(TransactionCase):
             "the trigger of the event stored during the run is still there: the cron runs again",
         )
 
-    def test_one_trigger_per_new_event(self):
+    def test_one_trigger_per_new_event_and_one_wake_up_per_burst(self):
         triggered = []
         cron_class = type(self.env["ir.cron"])
         trigger = cron_class._trigger
@@ -100,11 +100,11 @@ class TestCallbackBurst(TransactionCase):
                     self.assertTrue(self.store(cr, msg_id))
             with self.registry.cursor() as cr:
                 self.assertIsNone(self.store(cr, "9302"), "a duplicate")
-        self.assertEqual(triggered, [self.cron_id] * 3, "Odoo's trigger, once per new event, none for a duplicate")
+        self.assertEqual(triggered, [self.cron_id], "Odoo's trigger (and wake-up) for the first event only")
         self.assertEqual(
             self.count("SELECT COUNT(*) FROM ir_cron_trigger WHERE cron_id = %s", [self.cron_id]),
             3,
-            "one trigger per new event",
+            "one trigger row per new event, none for the duplicate",
         )
 
     def test_inactive_cron_gets_no_trigger(self):

@@ -52,3 +52,10 @@ class TestCallbackSetup(TransactionCase):
                     self.assertIn(expected, callback.url_warning)
                 else:
                     self.assertFalse(callback.url_warning)
+
+    def test_installing_lands_on_the_wecom_settings(self):
+        todo = self.env.ref("wecom_base.wecom_config_todo")
+        self.assertEqual(todo.action_id, self.env.ref("wecom_base.wecom_config_settings_action").sudo())
+        modules = self.env["ir.module.module"].search([("name", "in", ("wecom_base", "wecom_auth", "wecom_hr"))])
+        self.assertTrue(all(module.application for module in modules if module.name in ("wecom_base", "wecom_auth")))
+        self.assertEqual(len(set(modules.mapped("icon_image"))), len(modules), "each addon has its own icon")

@@ -416,7 +416,7 @@ class TestWeComCallback(WeComCallbackMixin, HttpCase):
         self.assertEqual([e.state for e in (delete, update, create, party)], ["done"] * 4)
         self.assertIn("unlinked", delete.result)
         self.assertIn("newbie", create.result)
-        self.assertIn("Ignored", party.result)
+        self.assertIn("not mirrored, no application of", party.result, "says why the directory was not updated")
 
     def test_passive_reply(self):
         def reply(event, data):
