@@ -55,7 +55,7 @@ class TestCallbackSetup(TransactionCase):
 
     def test_installing_lands_on_the_wecom_settings(self):
         todo = self.env.ref("wecom_base.wecom_config_todo")
-        self.assertEqual(todo.action_id, self.env.ref("wecom_base.wecom_config_settings_action").sudo())
+        self.assertEqual(todo.action_id.id, self.env.ref("wecom_base.wecom_config_settings_action").id)
         modules = self.env["ir.module.module"].search([("name", "in", ("wecom_base", "wecom_auth", "wecom_hr"))])
         self.assertTrue(all(module.application for module in modules if module.name in ("wecom_base", "wecom_auth")))
         self.assertEqual(len(set(modules.mapped("icon_image"))), len(modules), "each addon has its own icon")

@@ -114,3 +114,16 @@ class WeComTourCase(WeComMockMixin, HttpCase):
             login=self.wecom_user.login,
         )
         self.assertEqual(self.mock.count("/cgi-bin/gettoken"), 0, "opening the form calls no WeCom API")
+
+    def test_manager_sets_up_a_callback_from_callbacks_new(self):
+        """Issue 27: Callbacks > New offers the company's applications; the Token, key and URL can be copied."""
+        app = self.env["wecom.application"].create(
+            {"app_name": "Tour Callback App", "agent_id": MOCK_AGENT_ID, "secret": MOCK_SECRET}
+        )
+        self.env["ir.config_parameter"].sudo().set_param("web.base.url", "http://127.0.0.1:8069")
+        self.start_tour("/odoo/action-wecom_base.wecom_callback_action", "wecom_base_tour_callback", login="admin")
+        self.env.invalidate_all()
+        callback = self.env["wecom.callback"].search([("application_id", "=", app.id)])
+        self.assertEqual(len(callback), 1, "the tour created the callback")
+        self.assertTrue(callback.is_configured, "with a generated Token and EncodingAESKey")
+
