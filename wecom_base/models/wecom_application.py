@@ -511,10 +511,42 @@ class WeComApplication(models.Model):
                 )
         return True
 
+    def action_refresh_app_info(self):
+        """Button: :meth:`refresh_app_info`, and say what WeCom answered."""
+        self.refresh_app_info()
+        return self._wecom_notification(
+            _("Refreshed from WeCom"),
+            "; ".join(
+                _(
+                    "%(app)s: %(name)s, %(state)s",
+                    app=app.app_name,
+                    name=app.wecom_name or "-",
+                    state=_("closed") if app.is_closed else _("open"),
+                )
+                for app in self
+            ),
+            "success",
+        )
+
+    def _wecom_notification(self, title, message, kind):
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": title,
+                "message": message,
+                "type": kind,
+                "sticky": False,
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
     def action_test_connection(self):
-        """Button: fetch a new token and the application's info, and say plainly how it went."""
+        """Button: fetch a new token and the application's info, and say plainly how it went (in the chatter too
+        when that changed something: the first connection, or one after an error or a change in WeCom)."""
         self.ensure_one()
         self.check_access("write")
+        before = (self.last_error, self.wecom_name, self.is_closed)
         try:
             self._wecom_get_token(force=True)
         except WeComError as exc:
@@ -529,18 +561,11 @@ class WeComApplication(models.Model):
         )
         if self.is_closed:
             message += " " + _("Note: the application is closed in WeCom; enable it in the WeCom admin console.")
-        self.message_post(body=message)
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": _("WeCom connection works"),
-                "message": message,
-                "type": "warning" if self.is_closed else "success",
-                "sticky": False,
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+        if before[0] or before[1:] != (self.wecom_name, self.is_closed):
+            self.message_post(body=message)
+        return self._wecom_notification(
+            _("WeCom connection works"), message, "warning" if self.is_closed else "success"
+        )
 
 
 class WeComApplicationToken(models.Model):

@@ -126,4 +126,3 @@ class WeComTourCase(WeComMockMixin, HttpCase):
         callback = self.env["wecom.callback"].search([("application_id", "=", app.id)])
         self.assertEqual(len(callback), 1, "the tour created the callback")
         self.assertTrue(callback.is_configured, "with a generated Token and EncodingAESKey")
-

@@ -273,6 +273,14 @@ class TestWeComApplication(WeComCase):
         self.assertEqual(action["params"]["type"], "success")
         self.assertIn("Mock App", action["params"]["message"])
         self.assertIn("Connected to WeCom", self.app.message_ids[0].body)
+        notes = len(self.app.message_ids)
+        self.app.action_test_connection()
+        self.assertEqual(len(self.app.message_ids), notes, "a second test that changes nothing adds no note")
+
+    def test_refresh_button_says_what_wecom_answered(self):
+        action = self.app.action_refresh_app_info()
+        self.assertEqual(action["tag"], "display_notification")
+        self.assertIn("Mock App", action["params"]["message"])
 
     def test_action_test_connection_failure_in_plain_words(self):
         self.app.secret = "wrong-secret"
