@@ -51,15 +51,15 @@ registry.category("web_tour.tours").add("wecom_base_tour_callback", {
         },
         {
             content: "Token copy button",
-            trigger: ".o_form_view .o_field_widget[name=callback_token] .o_clipboard_button",
+            trigger: ".o_form_view .o_field_widget[name=callback_token]:has(.o_clipboard_button)",
         },
         {
             content: "The EncodingAESKey is readable and copyable",
-            trigger: ".o_form_view .o_field_widget[name=encoding_aes_key] .o_clipboard_button",
+            trigger: ".o_form_view .o_field_widget[name=encoding_aes_key]:has(.o_clipboard_button)",
         },
         {
             content: "The callback URL is copyable",
-            trigger: ".o_form_view .o_field_widget[name=callback_url] .o_clipboard_button",
+            trigger: ".o_form_view .o_field_widget[name=callback_url]:has(.o_clipboard_button)",
         },
         {
             content: "A 127.0.0.1 base URL is flagged: WeCom needs a public https address",
