@@ -14,6 +14,7 @@ import unittest
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tools.misc import file_path
 
+from .. import compat
 from .common import MOCK_AGENT_ID, MOCK_SECRET, WeComMockMixin
 
 TOUR_APP_NAME = "Tour Notifications"  # as in the tour
@@ -126,3 +127,16 @@ class WeComTourCase(WeComMockMixin, HttpCase):
         callback = self.env["wecom.callback"].search([("application_id", "=", app.id)])
         self.assertEqual(len(callback), 1, "the tour created the callback")
         self.assertTrue(callback.is_configured, "with a generated Token and EncodingAESKey")
+
+    def test_callback_form_in_chinese(self):
+        """Issue 27: an admin whose language is Chinese reads the callback form and its warning in Chinese."""
+        compat.load_language(self.env, "zh_CN", ["base", "web", "mail", "wecom_base"])
+        app = self.env["wecom.application"].create(
+            {"app_name": "Tour Callback App", "agent_id": MOCK_AGENT_ID, "secret": MOCK_SECRET}
+        )
+        callback = self.env["wecom.callback"].create({"application_id": app.id})
+        self.env["ir.config_parameter"].sudo().set_param("web.base.url", "http://127.0.0.1:8069")
+        self.env.ref("base.user_admin").lang = "zh_CN"
+        self.start_tour(
+            f"/odoo/action-wecom_base.wecom_callback_action/{callback.id}", "wecom_base_tour_callback_zh", login="admin"
+        )

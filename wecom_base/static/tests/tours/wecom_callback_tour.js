@@ -67,3 +67,21 @@ registry.category("web_tour.tours").add("wecom_base_tour_callback", {
         },
     ],
 });
+
+/** The same form in Chinese: the warning and the buttons an admin of a Chinese company reads. */
+registry.category("web_tour.tours").add("wecom_base_tour_callback_zh", {
+    steps: () => [
+        {
+            content: "The button is in Chinese",
+            trigger: ".o_form_view .o_statusbar_buttons button[name=action_generate_credentials]:contains(生成 Token)",
+        },
+        {
+            content: "The URL warning is in Chinese",
+            trigger: ".o_form_view .alert-warning:contains(企业微信无法访问)",
+        },
+        {
+            content: "The URL's label is in Chinese",
+            trigger: ".o_form_view label:contains(回调 URL)",
+        },
+    ],
+});
