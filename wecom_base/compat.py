@@ -234,6 +234,13 @@ def create_unique_index(cr, name, table, expressions, where=""):
         )
 
 
+def render_pdf(report, res_ids):
+    """The PDF (bytes) of ``report`` (an ``ir.actions.report``) for ``res_ids``: Odoo renders reports through
+    ``_render_qweb_pdf`` on both series (its public ``report_action`` only returns an action for the browser)."""
+    content, _report_type = report._render_qweb_pdf(report.report_name, res_ids)
+    return content
+
+
 # ---------------------------------------------------------------- for tests only (the importable test kit)
 @contextmanager
 def registry_lock_released():

@@ -88,3 +88,10 @@ class TestCompat(TransactionCase):
         finally:
             leave()
         self.assertFalse(compat.registry_in_test_mode(self.registry))
+
+    def test_render_pdf(self):
+        report = self.env.ref("base.ir_module_reference_print")
+        module = self.env["ir.module.module"].search([("name", "=", "wecom_base")])
+        content = compat.render_pdf(report, module.ids)
+        self.assertIsInstance(content, bytes)
+        self.assertIn(b"wecom_base", content, "the report of the module (HTML under tests, PDF in production)")
