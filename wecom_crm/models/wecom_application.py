@@ -588,8 +588,8 @@ class WeComApplication(models.Model):
                 contacts_to_create.append(
                     {**desired, "external_userid": ext, "company_id": company.id, "application_id": self.id}
                 )
-            else:
-                old_name = record.name
+            old_name = record.name if record else None
+            if record is not None:
                 diff = changed_values(record, desired)
                 if diff:
                     record.write(diff)
@@ -597,10 +597,10 @@ class WeComApplication(models.Model):
                         stats["contacts"]["archived"] += 1
                     else:
                         stats["contacts"]["updated"] += 1
-                if partner and ext not in created_partners:
-                    partner_updates += self._wecom_update_partner(
-                        partner, partner_desired(entry), old_name, managed_categories, ext
-                    )
+            if partner and ext not in created_partners:
+                partner_updates += self._wecom_update_partner(
+                    partner, partner_desired(entry), old_name, managed_categories, ext
+                )
             current = follows[record.id] if record else {}
             for userid, values in entry["follows"].items():
                 desired_follow = {
