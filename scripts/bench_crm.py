@@ -144,10 +144,12 @@ def measure(label, rpc, app_id, server_pid, mock, conn):
 
 def change_one_percent(mock):
     customers = mock.crm()["customers"]
-    changed = customers[:: 100][: len(customers) // 100]
+    changed = customers[::100][: len(customers) // 100]
     third = max(len(changed) // 3, 1)
     mock.change_crm(
-        customers=[{"external_userid": c["external_userid"], "name": c["name"] + " (renamed)"} for c in changed[:third]],
+        customers=[
+            {"external_userid": c["external_userid"], "name": c["name"] + " (renamed)"} for c in changed[:third]
+        ],
         follows=[
             {"external_userid": c["external_userid"], "userid": c["follow_user"][0]["userid"], "tag_id": ["et1_1"]}
             for c in changed[third:-third]

@@ -6,7 +6,12 @@ import requests
 from wecom_base.tests.mock_wecom import DEFAULT_CORP_ID, DEFAULT_SECRET
 
 TAG_GROUPS = [
-    {"group_id": "g1", "group_name": "Level", "order": 2, "tag": [{"id": "t1", "name": "VIP"}, {"id": "t2", "name": "New"}]},
+    {
+        "group_id": "g1",
+        "group_name": "Level",
+        "order": 2,
+        "tag": [{"id": "t1", "name": "VIP"}, {"id": "t2", "name": "New"}],
+    },
     {"group_id": "g2", "group_name": "Region", "tag": [{"id": "t3", "name": "East"}]},
 ]
 CUSTOMERS = [
@@ -92,7 +97,9 @@ def test_batch_pages_with_cursor(seeded, call):
     first = call("batch/get_by_user", {"userid_list": ["zhangsan", "lisi"], "limit": 2})
     assert first["errcode"] == 0 and first["next_cursor"]
     rows = first["external_contact_list"]
-    second = call("batch/get_by_user", {"userid_list": ["zhangsan", "lisi"], "limit": 2, "cursor": first["next_cursor"]})
+    second = call(
+        "batch/get_by_user", {"userid_list": ["zhangsan", "lisi"], "limit": 2, "cursor": first["next_cursor"]}
+    )
     assert second["next_cursor"] == ""
     rows += second["external_contact_list"]
     pairs = [(r["external_contact"]["external_userid"], r["follow_info"]["userid"]) for r in rows]
@@ -158,7 +165,10 @@ def test_generate_is_deterministic_and_pages_everything(mock, call):
     seen, cursor = [], ""
     while True:
         answer = call("batch/get_by_user", {"userid_list": userids, "cursor": cursor, "limit": 100})
-        seen += [(r["external_contact"]["external_userid"], r["follow_info"]["userid"]) for r in answer["external_contact_list"]]
+        seen += [
+            (r["external_contact"]["external_userid"], r["follow_info"]["userid"])
+            for r in answer["external_contact_list"]
+        ]
         cursor = answer["next_cursor"]
         if not cursor:
             break

@@ -383,7 +383,7 @@ class WeComApplication(models.Model):
         wanted = defaultdict(set)
         for tag_id, values in desired.items():
             tag = existing.get(tag_id)
-            wanted[values["group_name"]]  # noqa: B018 - the group category exists even when no tag needs one
+            wanted.setdefault(values["group_name"], set())  # its group's category, even when no tag needs one
             if not tag or not tag.category_id:
                 wanted[values["group_name"]].add(values["name"])
         categories = Tag._wecom_categories(wanted) if wanted else {}
@@ -435,9 +435,7 @@ class WeComApplication(models.Model):
         """
         self.ensure_one()
         company = self.company_id
-        env = self.env(
-            context={**self.env.context, "tracking_disable": True, "mail_create_nolog": True}, su=True
-        )
+        env = self.env(context={**self.env.context, "tracking_disable": True, "mail_create_nolog": True}, su=True)
         Contact = env["wecom.external.contact"].with_context(active_test=False)
         Follow = env["wecom.external.follow"].with_context(active_test=False)
         Tag = env["wecom.external.tag"].with_context(active_test=False)
@@ -502,12 +500,18 @@ class WeComApplication(models.Model):
         corp_names = {
             e["contact"]["corp_full_name"] or e["contact"]["corp_name"]
             for e in customers.values()
-            if e["contact"] and e["contact"]["type"] == "wecom" and (e["contact"]["corp_full_name"] or e["contact"]["corp_name"])
+            if e["contact"]
+            and e["contact"]["type"] == "wecom"
+            and (e["contact"]["corp_full_name"] or e["contact"]["corp_name"])
         }
         corp_partners = {}
         if corp_names:
             for partner in partners.search_fetch(
-                [("is_company", "=", True), ("name", "in", list(corp_names)), ("company_id", "in", [company.id, False])],
+                [
+                    ("is_company", "=", True),
+                    ("name", "in", list(corp_names)),
+                    ("company_id", "in", [company.id, False]),
+                ],
                 ["name"],
                 order="id",
             ):
@@ -522,7 +526,9 @@ class WeComApplication(models.Model):
             ordered = sorted(follow_values.items(), key=lambda item: (item[1]["add_date"] or datetime.max, item[0]))
             salesperson = next((user_of(u) for u, _v in ordered if user_of(u)), False)
             categories = {tags[t][1] for _u, v in ordered for t in v["tag_ids"] if t in tags and tags[t][1]}
-            mobile = next((v["remark_mobiles"].split(",")[0].strip() for _u, v in ordered if v["remark_mobiles"]), False)
+            mobile = next(
+                (v["remark_mobiles"].split(",")[0].strip() for _u, v in ordered if v["remark_mobiles"]), False
+            )
             note = next(
                 (
                     " — ".join(filter(None, [v["remark"], v["description"]]))
@@ -651,8 +657,7 @@ class WeComApplication(models.Model):
             ).filtered(lambda f: (f.contact_id.external_userid, f.userid) in wanted_keys)
         stats["new_follows"] = new_follows
         stats["changed"] = bool(
-            stats["tags"]
-            or any(v for group in ("contacts", "follows", "partners") for v in stats[group].values())
+            stats["tags"] or any(v for group in ("contacts", "follows", "partners") for v in stats[group].values())
         )
         return stats
 

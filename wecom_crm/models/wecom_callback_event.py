@@ -39,8 +39,11 @@ class WeComCallbackEvent(models.Model):
 
     def _wecom_customer_refreshed(self, app, external_userid, userid, added=False):
         stats = app._wecom_refresh_customers([external_userid])
-        result = _("Customer %(customer)s read from WeCom: %(summary)s", customer=external_userid,
-                   summary=app._wecom_customer_summary({**stats, "total": 1}))
+        result = _(
+            "Customer %(customer)s read from WeCom: %(summary)s",
+            customer=external_userid,
+            summary=app._wecom_customer_summary({**stats, "total": 1}),
+        )
         if added and userid:
             follows = (
                 self.env["wecom.external.follow"]
@@ -70,22 +73,39 @@ class WeComCallbackEvent(models.Model):
     def _wecom_external_contact__transfer_fail(self, app, external_userid, userid, data):
         result = self._wecom_customer_refreshed(app, external_userid, userid)
         reason = self._wecom_text(data, "FailReason") or "-"
-        return _("Transfer of customer %(customer)s to %(userid)s failed (%(reason)s). %(result)s",
-                 customer=external_userid, userid=userid or "-", reason=reason, result=result)
+        return _(
+            "Transfer of customer %(customer)s to %(userid)s failed (%(reason)s). %(result)s",
+            customer=external_userid,
+            userid=userid or "-",
+            reason=reason,
+            result=result,
+        )
 
     def _wecom_external_contact__del_external_contact(self, app, external_userid, userid, data):
         if app._wecom_drop_follow(external_userid, userid):
-            return _("%(userid)s deleted customer %(customer)s: follower removed.", userid=userid or "-",
-                     customer=external_userid)
-        return _("%(userid)s deleted customer %(customer)s: not mirrored, nothing to do.", userid=userid or "-",
-                 customer=external_userid)
+            return _(
+                "%(userid)s deleted customer %(customer)s: follower removed.",
+                userid=userid or "-",
+                customer=external_userid,
+            )
+        return _(
+            "%(userid)s deleted customer %(customer)s: not mirrored, nothing to do.",
+            userid=userid or "-",
+            customer=external_userid,
+        )
 
     def _wecom_external_contact__del_follow_user(self, app, external_userid, userid, data):
         if app._wecom_drop_follow(external_userid, userid):
-            return _("Customer %(customer)s deleted %(userid)s: follower removed.", userid=userid or "-",
-                     customer=external_userid)
-        return _("Customer %(customer)s deleted %(userid)s: not mirrored, nothing to do.", userid=userid or "-",
-                 customer=external_userid)
+            return _(
+                "Customer %(customer)s deleted %(userid)s: follower removed.",
+                userid=userid or "-",
+                customer=external_userid,
+            )
+        return _(
+            "Customer %(customer)s deleted %(userid)s: not mirrored, nothing to do.",
+            userid=userid or "-",
+            customer=external_userid,
+        )
 
     def _wecom_handle_event__change_external_tag(self, data):
         app = self._wecom_customer_app()

@@ -55,7 +55,11 @@ class WeComExternalFollow(models.Model):
     )
     add_date = fields.Datetime(string="Added On", readonly=True)
     add_way = fields.Selection(ADD_WAYS, string="Added By", readonly=True, default="0")
-    oper_userid = fields.Char(string="Added By UserID", readonly=True, help="Who added the contact (for add_way 201/202: the sharer or the administrator).")
+    oper_userid = fields.Char(
+        string="Added By UserID",
+        readonly=True,
+        help="Who added the contact (for add_way 201/202: the sharer or the administrator).",
+    )
     add_state = fields.Char(string="Channel", readonly=True, help="The state parameter of the QR code or link used.")
     partner_id = fields.Many2one(related="contact_id.partner_id", string="Partner")
     company_id = fields.Many2one(related="contact_id.company_id", store=True, index=True)

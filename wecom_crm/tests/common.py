@@ -40,7 +40,9 @@ class CustomerMixin(WeComNoWriteMixin):
         )
         cls.sales = {}
         for userid in SALESPEOPLE:
-            user = new_test_user(cls.env, login=f"crm_{userid}", groups="base.group_user,sales_team.group_sale_salesman")
+            user = new_test_user(
+                cls.env, login=f"crm_{userid}", groups="base.group_user,sales_team.group_sale_salesman"
+            )
             user.wecom_userid = userid
             cls.sales[userid] = user
 
@@ -64,8 +66,10 @@ class CustomerMixin(WeComNoWriteMixin):
         )
 
     def partner(self, external_userid):
-        return self.env["res.partner"].with_context(active_test=False).search(
-            [("wecom_external_userid", "=", external_userid)]
+        return (
+            self.env["res.partner"]
+            .with_context(active_test=False)
+            .search([("wecom_external_userid", "=", external_userid)])
         )
 
 

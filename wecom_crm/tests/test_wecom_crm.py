@@ -155,9 +155,7 @@ class TestWeComCrmSync(CustomerMixin, WeComMockMixin, TransactionCase):
         self.assertEqual(seen, ["wmAlice"])
         follows = self.env["wecom.external.follow"].with_user(self.sales["sales001"]).search([])
         self.assertEqual(set(follows.mapped("userid")), {"sales001", "sales002"}, "the customer's other followers")
-        manager = new_test_user(
-            self.env, login="crm_manager", groups="base.group_user,sales_team.group_sale_manager"
-        )
+        manager = new_test_user(self.env, login="crm_manager", groups="base.group_user,sales_team.group_sale_manager")
         self.assertEqual(len(Contact.with_user(manager).search([])), 2, "sales managers see all")
         plain = new_test_user(self.env, login="crm_plain", groups="base.group_user")
         with self.assertRaises(Exception):  # noqa: B017 - AccessError, whatever the series calls it
@@ -165,9 +163,7 @@ class TestWeComCrmSync(CustomerMixin, WeComMockMixin, TransactionCase):
 
     def test_smart_buttons(self):
         self.mock.set_crm([ALICE], TAG_GROUPS)
-        self.env["wecom.member"].create(
-            {"userid": "sales001", "name": "Sales One", "company_id": self.company.id}
-        )
+        self.env["wecom.member"].create({"userid": "sales001", "name": "Sales One", "company_id": self.company.id})
         self.app._wecom_sync_external_contacts()
         alice = self.partner("wmAlice")
         self.assertEqual(alice.wecom_external_contact_count, 1)

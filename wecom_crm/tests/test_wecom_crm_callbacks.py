@@ -64,7 +64,9 @@ class TestWeComCrmCallbacks(CustomerCallbackMixin, HttpCase):
         self.assertIn("Ignored", event.result)
 
     def test_tag_change_renames_the_partner_category(self):
-        self.mock.change_crm(tag_groups=[{"group_id": "g2", "group_name": "Area", "tag": [{"id": "t3", "name": "South"}]}])
+        self.mock.change_crm(
+            tag_groups=[{"group_id": "g2", "group_name": "Area", "tag": [{"id": "t3", "name": "South"}]}]
+        )
         self.event("change_external_tag", "update", Id="t3", TagType="tag")
         tag = self.env["wecom.external.tag"].search([("tag_id", "=", "t3")])
         self.assertEqual((tag.name, tag.group_name), ("South", "Area"))

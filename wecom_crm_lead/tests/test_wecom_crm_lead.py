@@ -18,8 +18,10 @@ class TestWeComCrmLead(CustomerCallbackMixin, HttpCase):
         self.mock.set_crm([CAROL], TAG_GROUPS)
 
     def leads(self):
-        return self.env["crm.lead"].with_context(active_test=False).search(
-            [("wecom_external_contact_id.external_userid", "=", "wmCarol")]
+        return (
+            self.env["crm.lead"]
+            .with_context(active_test=False)
+            .search([("wecom_external_contact_id.external_userid", "=", "wmCarol")])
         )
 
     def test_add_creates_one_lead_for_the_salesperson(self):

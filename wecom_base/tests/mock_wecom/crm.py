@@ -209,7 +209,11 @@ class MockCrm:
                     "type": kind,
                     "gender": rng.choice((0, 1, 2)),
                     "avatar": f"https://wx.qlogo.cn/mmhead/mock/{number}",
-                    **({"corp_name": corp, "corp_full_name": f"{corp} Co., Ltd.", "position": "Buyer"} if kind == 2 else {}),
+                    **(
+                        {"corp_name": corp, "corp_full_name": f"{corp} Co., Ltd.", "position": "Buyer"}
+                        if kind == 2
+                        else {}
+                    ),
                     "follow_user": [
                         {
                             "userid": userid,
@@ -295,7 +299,9 @@ def api_batch_get_by_user(handler, query, body):
     with handler.state.lock:
         crm = _crm(handler)
         index = crm.by_user()
-        pairs = [(str(userid), ext) for userid in dict.fromkeys(map(str, userids)) for ext in index.get(str(userid), ())]
+        pairs = [
+            (str(userid), ext) for userid in dict.fromkeys(map(str, userids)) for ext in index.get(str(userid), ())
+        ]
         for userid, external_userid in pairs[offset : offset + limit]:
             entry = crm.customers[external_userid]
             follow = next(f for f in entry["follow_user"] if f["userid"] == userid)
