@@ -18,7 +18,7 @@ GENDERS = [("0", "Unknown"), ("1", "Male"), ("2", "Female")]
 
 
 class WeComExternalContact(models.Model):
-    """A customer of the company in WeCom (客户, an *external contact*), mirrored by the customer sync and the
+    """A customer of the company in WeCom (an *external contact*), mirrored by the customer sync and the
     ``change_external_contact`` callbacks; edit customers in WeCom. Followed by a ``res.partner``."""
 
     _name = "wecom.external.contact"

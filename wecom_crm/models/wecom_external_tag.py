@@ -6,7 +6,7 @@ ROOT_CATEGORY_XMLID = "wecom_crm.partner_category_wecom"
 
 
 class WeComExternalTag(models.Model):
-    """A customer tag of the company (企业客户标签), with its group, as ``externalcontact/get_corp_tag_list``
+    """A customer tag of the company, with its group, as ``externalcontact/get_corp_tag_list``
     gives them. Each tag is followed by a partner category: *WeCom / <group> / <tag>*."""
 
     _name = "wecom.external.tag"
