@@ -13,6 +13,5 @@
     "data": [
         "data/utm_source_data.xml",
         "views/res_config_settings_views.xml",
-        "views/crm_lead_views.xml",
     ],
 }

@@ -21,7 +21,7 @@ class TestWeComCrmLead(CustomerCallbackMixin, HttpCase):
         return (
             self.env["crm.lead"]
             .with_context(active_test=False)
-            .search([("wecom_external_contact_id.external_userid", "=", "wmCarol")])
+            .search([("partner_id.wecom_external_userid", "=", "wmCarol")])
         )
 
     def test_add_creates_one_lead_for_the_salesperson(self):
