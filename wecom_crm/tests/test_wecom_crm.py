@@ -1,6 +1,6 @@
 """wecom_crm: the full customer sync (mirror and partners), compare-before-write, failures and permissions."""
 
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tests import TransactionCase, new_test_user, tagged
 
 from odoo.addons.wecom_base.lib import WeComError
@@ -176,3 +176,39 @@ class TestWeComCrmSync(CustomerMixin, WeComMockMixin, TransactionCase):
             self.contact("wmAlice"),
         )
         self.assertEqual(set(self.sales), set(SALESPEOPLE))
+
+    def test_refresh_button_company_partner_reuse_and_one_app_per_company(self):
+        acme = self.env["res.partner"].create({"name": "Acme Trading Co.", "is_company": True})
+        self.mock.set_crm([BOB], TAG_GROUPS)
+        self.app._wecom_sync_external_contacts()
+        self.assertEqual(self.partner("wmBob").parent_id, acme, "an existing company partner is reused")
+        self.mock.change_crm(customers=[{"external_userid": "wmBob", "position": "Head of Purchasing"}])
+        with self.assertCustomerCalls(get=1, batch=0):
+            self.contact("wmBob").action_refresh()
+        self.assertEqual(self.contact("wmBob").position, "Head of Purchasing")
+        self.assertEqual(self.partner("wmBob").function, "Buyer", "a filled job position is never overwritten")
+        with self.assertRaises(ValidationError):
+            self.env["wecom.application"].create(
+                {
+                    "app_name": "Second",
+                    "agent_id": 1000099,
+                    "secret": "another-secret",
+                    "company_id": self.company.id,
+                    "customer_sync": True,
+                }
+            )
+
+    def test_wecom_users_see_their_customers_only(self):
+        self.mock.set_crm([ALICE, BOB], TAG_GROUPS)
+        self.app._wecom_sync_external_contacts()
+        wecom_user = new_test_user(
+            self.env, login="crm_wecom_user", groups="base.group_user,wecom_base.group_wecom_user"
+        )
+        self.assertFalse(self.env["wecom.external.contact"].with_user(wecom_user).search([]))
+        wecom_user.wecom_userid = "sales004"
+        self.mock.change_crm(follows=[{"external_userid": "wmBob", "userid": "sales004", "createtime": 1700009000}])
+        self.app._wecom_sync_external_contacts()
+        self.assertEqual(
+            self.env["wecom.external.contact"].with_user(wecom_user).search([]).mapped("external_userid"), ["wmBob"]
+        )
+        self.assertEqual(self.partner("wmBob").user_id, self.sales["sales003"], "still the first follower's")
