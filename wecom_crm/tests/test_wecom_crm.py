@@ -187,7 +187,7 @@ class TestWeComCrmSync(CustomerMixin, WeComMockMixin, TransactionCase):
             self.contact("wmBob").action_refresh()
         self.assertEqual(self.contact("wmBob").position, "Head of Purchasing")
         self.assertEqual(self.partner("wmBob").function, "Buyer", "a filled job position is never overwritten")
-        with self.assertRaises(ValidationError):
+        with self.assertWeComWarning("already syncs the customers"), self.assertRaises(ValidationError):
             self.env["wecom.application"].create(
                 {
                     "app_name": "Second",
