@@ -569,8 +569,10 @@ class WeComApplication(models.Model):
             new_partners.append((ext, values))
         for start in range(0, len(new_partners), APPLY_BATCH):
             chunk = new_partners[start : start + APPLY_BATCH]
-            for (ext, _values), partner in zip(chunk, partners.create([v for _e, v in chunk]), strict=True):
+            created = partners.create([v for _e, v in chunk])
+            for (ext, _values), partner in zip(chunk, created, strict=True):
                 partner_of[ext] = partner
+            created.invalidate_recordset()  # written; only their ids are used below: keep memory flat
             stats["partners"]["created"] += len(chunk)
         created_partners = {ext for ext, _v in new_partners}
 
@@ -630,12 +632,14 @@ class WeComApplication(models.Model):
         contact_ids = {ext: c.id for ext, c in existing.items()}
         for start in range(0, len(contacts_to_create), APPLY_BATCH):
             chunk = contacts_to_create[start : start + APPLY_BATCH]
-            for values, contact in zip(chunk, Contact.create(chunk), strict=True):
+            created = Contact.create(chunk)
+            for values, contact in zip(chunk, created, strict=True):
                 contact_ids[values["external_userid"]] = contact.id
+            created.invalidate_recordset()
             stats["contacts"]["created"] += len(chunk)
         for start in range(0, len(follows_to_create), APPLY_BATCH):
             chunk = follows_to_create[start : start + APPLY_BATCH]
-            Follow.create([{**values, "contact_id": contact_ids[ext]} for ext, values in chunk])
+            Follow.create([{**values, "contact_id": contact_ids[ext]} for ext, values in chunk]).invalidate_recordset()
             stats["follows"]["created"] += len(chunk)
         if full:
             gone_contacts = Contact.browse([c.id for ext, c in existing.items() if ext not in customers])
@@ -650,7 +654,7 @@ class WeComApplication(models.Model):
             to_unlink.unlink()
         stats["partners"]["updated"] = partner_updates
         new_follows = Follow.browse()
-        if new_follow_keys:
+        if new_follow_keys and not full:  # for the callbacks' hook; a full sync adds no customer of its own
             wanted_keys = set(new_follow_keys)
             new_follows = Follow.search(
                 [("contact_id", "in", [contact_ids[ext] for ext, _u in new_follow_keys])]
