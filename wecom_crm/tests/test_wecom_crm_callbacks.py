@@ -72,3 +72,12 @@ class TestWeComCrmCallbacks(CustomerCallbackMixin, HttpCase):
         self.assertEqual((tag.name, tag.group_name), ("South", "Area"))
         self.assertEqual((tag.category_id.name, tag.category_id.parent_id.name), ("South", "Area"))
         self.assertIn(tag.category_id, self.partner("wmAlice").category_id)
+
+    def test_a_tag_created_after_the_last_sync_is_read_first(self):
+        self.mock.change_crm(
+            tag_groups=[{"group_id": "g3", "group_name": "Source", "tag": [{"id": "t9", "name": "Fair"}]}],
+            follows=[{"external_userid": "wmBob", "userid": "sales003", "tag_id": ["t9"]}],
+        )
+        with self.assertCustomerCalls(get=1, get_corp_tag_list=1):
+            self.customer_event("edit_external_contact", "wmBob", "sales003")
+        self.assertEqual(self.partner("wmBob").category_id.mapped("display_name"), ["WeCom / Source / Fair"])
