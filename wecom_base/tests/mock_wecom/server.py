@@ -1438,3 +1438,4 @@ MockWeComControl.generate_directory = _control_generate_directory
 MockWeComControl.change_directory = _control_change_directory
 MockWeComControl.directory = _control_directory
 from . import approval  # noqa: E402,F401 - the approval APIs (wecom_approval)
+from . import crm  # noqa: E402,F401 - the customer contact APIs (wecom_crm)

@@ -1,0 +1,25 @@
+# License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
+{
+    "name": "WeCom CRM",
+    "summary": "WeCom customers (external contacts) as Odoo partners: salespeople, tags and remarks kept in sync",
+    "version": "1.0.0",
+    "category": "Sales/CRM",
+    "website": "https://github.com/wecom-base/wecom_base",
+    "author": "wecom_base contributors",
+    "license": "LGPL-3",
+    "installable": True,
+    "depends": ["wecom_base", "contacts", "sales_team"],
+    "data": [
+        "security/wecom_crm_security.xml",
+        "security/ir.model.access.csv",
+        "data/res_partner_category_data.xml",
+        "data/ir_cron_data.xml",
+        "views/wecom_external_contact_views.xml",
+        "views/wecom_external_tag_views.xml",
+        "views/wecom_application_views.xml",
+        "views/res_partner_views.xml",
+        "views/wecom_member_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/wecom_crm_menus.xml",
+    ],
+}
