@@ -19,6 +19,7 @@ BADGES = {  # addon -> (badge colour, glyph)
     "wecom_approval": ((0, 150, 136), "check"),
     "wecom_approval_purchase": ((0, 150, 136), "cart"),
     "wecom_crm": ((233, 30, 99), "person_plus"),
+    "wecom_crm_lead": ((233, 30, 99), "check"),
 }
 
 

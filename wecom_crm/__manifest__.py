@@ -3,11 +3,12 @@
     "name": "WeCom CRM",
     "summary": "WeCom customers (external contacts) as Odoo partners: salespeople, tags and remarks kept in sync",
     "version": "1.0.0",
-    "category": "Sales/CRM",
+    "category": "Productivity/WeCom",
     "website": "https://github.com/wecom-base/wecom_base",
     "author": "wecom_base contributors",
     "license": "LGPL-3",
     "installable": True,
+    "application": True,
     "depends": ["wecom_base", "contacts", "sales_team"],
     "data": [
         "security/wecom_crm_security.xml",

@@ -3,7 +3,7 @@
     "name": "WeCom CRM Leads",
     "summary": "A customer a salesperson adds in WeCom becomes a CRM lead (bridge of WeCom CRM and CRM)",
     "version": "1.0.0",
-    "category": "Sales/CRM",
+    "category": "Productivity/WeCom",
     "website": "https://github.com/wecom-base/wecom_base",
     "author": "wecom_base contributors",
     "license": "LGPL-3",

@@ -164,7 +164,7 @@ class WeComApprovalRequest(models.Model):
         pending = self.filtered(lambda r: r.state == "pending")
         if not pending:
             raise UserError(_("Only requests awaiting approval can be cancelled."))
-        pending.write({"state": "cancel", "decision_date": fields.Datetime.now()})
+        pending.sudo().write({"state": "cancel", "decision_date": fields.Datetime.now()})
         for request in pending:
             document = request.sudo()._document()
             if document:
