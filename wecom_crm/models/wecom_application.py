@@ -17,7 +17,7 @@ from odoo.tools import is_html_empty
 
 from odoo.addons.wecom_base import compat
 from odoo.addons.wecom_base.lib import WeComApiError, WeComDataError, WeComError
-from odoo.addons.wecom_base.models.wecom_directory_sync import changed_values
+from odoo.addons.wecom_base.tools import changed_values
 
 from .wecom_external_contact import CONTACT_FIELDS, FOLLOW_FIELDS
 from .wecom_external_follow import ADD_WAY_CODES

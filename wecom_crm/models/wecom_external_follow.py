@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from odoo.addons.wecom_base.models.wecom_department import create_unique_index
+from odoo.addons.wecom_base.compat import create_unique_index
 
 # externalcontact add_way codes (path/92114)
 ADD_WAYS = [
