@@ -1,7 +1,7 @@
 # License LGPL-3.0 or later (https://www.gnu.org/licenses/lgpl).
 {
     "name": "WeCom Approvals",
-    "summary": "Send Odoo documents into WeCom's approval app (审批) and apply the decisions that come back",
+    "summary": "Send Odoo documents into WeCom's approval app and apply the decisions that come back",
     "version": "1.0.0",
     "category": "Productivity/WeCom",
     "website": "https://github.com/wecom-base/wecom_base",

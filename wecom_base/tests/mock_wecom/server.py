@@ -1437,5 +1437,5 @@ MockWeComControl.set_directory = _control_set_directory
 MockWeComControl.generate_directory = _control_generate_directory
 MockWeComControl.change_directory = _control_change_directory
 MockWeComControl.directory = _control_directory
-from . import approval  # noqa: E402,F401 - the approval APIs (wecom_approval)
-from . import crm  # noqa: E402,F401 - the customer contact APIs (wecom_crm)
+# the APIs of the other addons, each in a module of its own: approval (wecom_approval), crm (wecom_crm)
+from . import approval, crm  # noqa: E402,F401
