@@ -1,324 +1,347 @@
-import base64
-from datetime import datetime, time, timezone
+"""``wecom.approval.mixin``: what a model inherits to be sent into WeCom's approval flow.
 
-from markupsafe import Markup
+A model that inherits it gets the requests of each document (smart button), ``action_wecom_approval_submit`` (a
+button) and three hooks to override: ``_wecom_approval_approved``, ``_wecom_approval_rejected`` and
+``_wecom_approval_revoked`` (each called once with the ``wecom.approval.request``).
+"""
+
+import base64
+import logging
+from datetime import datetime, time
+
+import pytz
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import float_repr
 
 from odoo.addons.wecom_base import compat
-from odoo.addons.wecom_base.const import PATH_MEDIA_UPLOAD
-from odoo.addons.wecom_base.lib import WeComError
 
-from .. import const
+from .wecom_approval_template import FILLABLE_CELL_TYPES
+
+_logger = logging.getLogger(__name__)
+
+APPLY_EVENT_PATH = "/cgi-bin/oa/applyevent"
+SUMMARY_LINES = 3
+SUMMARY_LENGTH = 40  # WeCom shows a short line in its list
 
 
 class WeComApprovalMixin(models.AbstractModel):
-    """Inherit it (with ``mail.thread``) to let a model's documents be approved in WeCom's approval app::
-
-        class HrExpenseSheet(models.Model):
-            _name = "hr.expense.sheet"
-            _inherit = ["hr.expense.sheet", "wecom.approval.mixin"]
-
-            def _wecom_approval_approved(self, request):
-                self.with_user(request.submitter_id).action_approve_expense_sheets()
-
-    and put a button calling ``action_wecom_approval_submit`` on its form. A template for the model
-    (*WeCom > Configuration > Approval Templates*) says which field fills each control.
-    """
-
     _name = "wecom.approval.mixin"
     _description = "WeCom Approval Mixin"
 
-    wecom_approval_ids = fields.One2many(
+    wecom_approval_request_ids = fields.One2many(
         "wecom.approval.request", compute="_compute_wecom_approval", string="WeCom Approvals"
     )
     wecom_approval_count = fields.Integer(compute="_compute_wecom_approval", string="WeCom Approval Count")
     wecom_approval_state = fields.Selection(
-        lambda self: self.env["wecom.approval.request"]._fields["state"].selection,
+        [
+            ("pending", "Pending"),
+            ("approved", "Approved"),
+            ("rejected", "Rejected"),
+            ("revoked", "Revoked"),
+            ("cancelled", "Cancelled in Odoo"),
+        ],
         compute="_compute_wecom_approval",
         string="WeCom Approval",
+        help="The state of the document's last WeCom approval request.",
     )
-    wecom_approval_available = fields.Boolean(compute="_compute_wecom_approval")
+    wecom_approval_template_available = fields.Boolean(compute="_compute_wecom_approval_template_available")
 
     def _compute_wecom_approval(self):
-        # all requests, whoever submitted them: a pending one blocks the document for everybody
-        requests = (
-            self.env["wecom.approval.request"]
-            .sudo()
-            .search([("res_model", "=", self._name), ("res_id", "in", self.ids)], order="id desc")
-        )
-        templates = self._wecom_approval_templates()
-        by_record = {}
-        for request in requests:
-            by_record.setdefault(request.res_id, []).append(request.id)
+        requests = self.env["wecom.approval.request"].sudo()
+        if self.ids:
+            requests = requests.search([("res_model", "=", self._name), ("res_id", "in", self.ids)], order="id desc")
         for record in self:
-            mine = requests.browse(by_record.get(record.id, []))
-            record.wecom_approval_ids = mine.with_env(self.env)
-            record.wecom_approval_count = len(mine)
-            record.wecom_approval_state = mine[:1].state
-            record.wecom_approval_available = bool(templates) and mine[:1].state != "pending"
+            own = requests.filtered(lambda r, rid=record.id: r.res_id == rid)
+            record.wecom_approval_request_ids = own.with_env(self.env)
+            record.wecom_approval_count = len(own)
+            record.wecom_approval_state = own[:1].state or False
 
-    @api.model
-    def _wecom_approval_templates(self):
-        """The templates of this model in the user's companies: configuration, read for whoever may submit (the
-        user needs no WeCom rights to ask for an approval of a document they may change)."""
+    def _compute_wecom_approval_template_available(self):
+        for record in self:
+            record.wecom_approval_template_available = bool(record._wecom_approval_template())
+
+    # ------------------------------------------------------------------ hooks (override)
+    def _wecom_approval_approved(self, request):
+        """The approval ``request`` of this document was approved in WeCom (called once)."""
+
+    def _wecom_approval_rejected(self, request):
+        """The approval ``request`` of this document was rejected in WeCom (called once)."""
+
+    def _wecom_approval_revoked(self, request):
+        """The approval ``request`` of this document was revoked (withdrawn or deleted) in WeCom (called once)."""
+
+    def _wecom_approval_can_cancel(self, request):
+        """Whether the current user may cancel the pending ``request`` of this document (its submitter by default)."""
+        return request.submitter_id == self.env.user
+
+    def _wecom_approval_report(self):
+        """The PDF report sent in the template's file controls (the model's first PDF report), or None."""
+        return (
+            self.env["ir.actions.report"]
+            .sudo()
+            .search([("model", "=", self._name), ("report_type", "=", "qweb-pdf")], order="id", limit=1)
+            or None
+        )
+
+    def _wecom_approval_summary(self, template):
+        """Up to three short lines WeCom shows in its list: the document, then the first mapped values."""
+        lines = [self.display_name or ""]
+        for line in template.line_ids.filtered(lambda ln: ln.field_id and not ln.parent_id and ln.control != "Table"):
+            value = self._wecom_approval_text(self, line.field_id.name)
+            if value:
+                lines.append(f"{line.title}: {value}")
+        return lines
+
+    # ------------------------------------------------------------------ requests
+    def _wecom_approval_template(self):
+        """The active template for this model in the document's company (the first by sequence), or empty."""
+        company = self["company_id"] if "company_id" in self._fields and self["company_id"] else self.env.company
         return (
             self.env["wecom.approval.template"]
             .sudo()
-            .search([("model", "=", self._name), ("company_id", "in", self.env.companies.ids)])
+            .search([("model", "=", self._name), ("company_id", "=", company.id)], limit=1)
         )
 
-    def _wecom_approval_template(self):
-        """The template this document goes to WeCom with: its company's for the model."""
-        self.ensure_one()
-        company = self["company_id"] if "company_id" in self._fields and self["company_id"] else self.env.company
-        template = self._wecom_approval_templates().filtered(lambda t: t.company_id == company)[:1]
-        if not template:
-            raise UserError(
-                _(
-                    "No WeCom approval template for %(model)s in %(company)s: add one in WeCom > Configuration.",
-                    model=self._description,
-                    company=company.name,
-                )
-            )
-        return template
-
     def _wecom_approval_pending(self):
+        """The pending requests of these documents (sudo)."""
+        return (
+            self.env["wecom.approval.request"]
+            .sudo()
+            .search([("res_model", "=", self._name), ("res_id", "in", self.ids), ("state", "=", "pending")])
+        )
+
+    def action_wecom_approval_view(self):
         self.ensure_one()
-        return self.wecom_approval_ids.filtered(lambda request: request.state == "pending")[:1]
+        action = self.env["ir.actions.act_window"]._for_xml_id("wecom_approval.action_wecom_approval_request")
+        action["domain"] = [("res_model", "=", self._name), ("res_id", "=", self.id)]
+        action["context"] = {"create": False}
+        return action
 
-    # ------------------------------------------------------------------ submit
-    def action_wecom_approval_submit(self):
-        """Button: send the document to WeCom's approval app as the current user (their WeCom User ID is the
-        applicant). Everything is checked before WeCom is called: nothing is sent when a check fails.
+    def action_wecom_approval_submit(self, template=None):
+        """Send this document into WeCom's approval flow as the current user (button).
 
-        :raise UserError: no WeCom User ID, no template, a required control without a field, a value that
-            cannot fill its control, already awaiting approval, or WeCom refused
+        Everything is checked before WeCom is called: the user's WeCom userid, a template, the values of every
+        mapped control and that every required control is filled. Then the document's PDF is uploaded when a file
+        control takes it, the request is sent (``oa/applyevent``) and recorded.
         """
         self.ensure_one()
         self.check_access("write")
-        user = self.env.user
-        if not user.wecom_userid:
+        if isinstance(template, int) and not isinstance(template, bool):  # an RPC caller gives an id
+            template = self.env["wecom.approval.template"].browse(template)
+        if not isinstance(template, models.BaseModel) or template._name != "wecom.approval.template":
+            template = self._wecom_approval_template()
+        template = template.sudo().exists()
+        if not template:
+            raise UserError(_("No WeCom approval template serves %(model)s.", model=self._description))
+        template.ensure_one()
+        company = self["company_id"] if "company_id" in self._fields and self["company_id"] else self.env.company
+        if template.model != self._name or template.company_id != company or not template.active:
             raise UserError(
-                _("%(user)s has no WeCom User ID: WeCom needs one to know who asks for the approval.", user=user.name)
+                _("The WeCom approval template %(template)s does not serve this document.", template=template.name)
             )
         if self._wecom_approval_pending():
             raise UserError(_("%(document)s already awaits approval in WeCom.", document=self.display_name))
-        template = self._wecom_approval_template()
+        user = self.env.user
+        if not user.wecom_userid:
+            raise UserError(
+                _(
+                    "You have no WeCom User ID: set it in your preferences (or ask an administrator to link your "
+                    "WeCom account) before submitting %(document)s for approval in WeCom.",
+                    document=self.display_name,
+                )
+            )
+        contents, file_lines = self._wecom_approval_contents(template)
         payload = {
             "creator_userid": user.wecom_userid,
             "template_id": template.template_id,
             "use_template_approver": 1 if template.use_template_approver else 0,
-            "apply_data": {"contents": self._wecom_approval_contents(template)},
+            "apply_data": {"contents": contents},
             "summary_list": [
-                {"summary_info": [{"text": line[:64], "lang": "zh_CN"}]}
-                for line in self._wecom_approval_summary()[: const.SUMMARY_LINES]
+                {"summary_info": [{"text": text[:SUMMARY_LENGTH], "lang": "zh_CN"}]}
+                for text in self._wecom_approval_summary(template)[:SUMMARY_LINES]
+                if text
             ],
         }
         if not template.use_template_approver:
             missing = template.approver_user_ids.filtered(lambda u: not u.wecom_userid)
             if missing:
                 raise UserError(
-                    _("These approvers have no WeCom User ID: %(users)s.", users=", ".join(missing.mapped("name")))
+                    _("These approvers have no WeCom User ID: %(users)s", users=", ".join(missing.mapped("name")))
                 )
             payload["approver"] = [
-                {
-                    "attr": 2 if template.approver_mode == "all" else 1,
-                    "userid": template.approver_user_ids.mapped("wecom_userid"),
-                }
+                {"attr": int(template.approver_mode), "userid": [approver.wecom_userid]}
+                for approver in template.approver_user_ids
             ]
-        try:
-            answer = template.application_id.sudo()._wecom_call(const.PATH_APPLY, payload)
-        except WeComError as exc:
-            template.application_id.sudo().handle_wecom_error(exc)
+        application = template.application_id
+        with application._wecom_error_as_user_error():
+            if file_lines:
+                media_id = self._wecom_approval_upload_pdf(application)
+                contents.extend(
+                    {"control": "File", "id": line.control_id, "value": {"files": [{"file_id": media_id}]}}
+                    for line in file_lines
+                )
+            answer = application._wecom_call(APPLY_EVENT_PATH, payload)
+        sp_no = str(answer.get("sp_no") or "")
+        if not sp_no:
+            raise UserError(_("WeCom accepted the approval request without giving its number."))
         request = (
             self.env["wecom.approval.request"]
             .sudo()
             .create(
                 {
-                    "sp_no": answer["sp_no"],
+                    "sp_no": sp_no,
                     "template_id": template.id,
-                    "company_id": template.company_id.id,
+                    "application_id": application.id,
+                    "company_id": application.company_id.id,
                     "res_model": self._name,
                     "res_id": self.id,
-                    "res_name": self.display_name,
                     "submitter_id": user.id,
+                    "state": "pending",
                 }
             )
         )
-        self.message_post(
-            body=_(
-                "Sent to WeCom for approval (%(template)s, number %(number)s).",
-                template=template.name,
-                number=request.sp_no,
+        if hasattr(self, "message_post"):
+            self.message_post(
+                body=_(
+                    "Sent for approval in WeCom (%(template)s, approval number %(sp_no)s).",
+                    template=template.name,
+                    sp_no=sp_no,
+                ),
+                message_type="comment",
+                subtype_xmlid="mail.mt_note",
             )
-        )
-        self.invalidate_recordset(["wecom_approval_ids", "wecom_approval_count", "wecom_approval_state"])
-        return True
-
-    def _wecom_approval_summary(self):
-        """Up to three lines WeCom shows in its approval list; override to say more."""
-        self.ensure_one()
-        return [self.display_name]
+        return request
 
     def _wecom_approval_contents(self, template):
-        """``apply_data.contents``: one value per control that has a field (converted to the control's type).
-
-        :raise UserError: a required control has no field, or a value cannot fill its control
-        """
-        self.ensure_one()
-        contents = []
-        for line in template.line_ids:
-            if not line.field_name:
-                if line.required:
-                    raise UserError(
-                        _(
-                            "The WeCom control %(control)s (%(title)s) is required, but no field of %(model)s fills "
-                            "it: choose one on the template %(template)s.",
-                            control=line.control_id,
-                            title=line.title,
-                            model=self._description,
-                            template=template.name,
-                        )
+        """``apply_data.contents`` for this document and the file controls still to fill with its PDF; raises a
+        UserError naming every required control that cannot be filled."""
+        contents, file_lines, problems = [], [], []
+        report = None
+        for line in template.line_ids.filtered(lambda ln: not ln.parent_id):
+            if line.control == "File":
+                report = report or self._wecom_approval_report()
+                if report:
+                    file_lines.append(line)
+                elif line.required:
+                    problems.append(
+                        _("%(title)s (a file: %(model)s has no PDF report)", title=line.title, model=self._description)
                     )
                 continue
-            if not line.fillable:
-                raise UserError(
-                    _(
-                        "The WeCom control %(title)s is a %(type)s: Odoo cannot fill it.",
-                        title=line.title,
-                        type=line.control_type,
-                    )
-                )
-            value = self._wecom_approval_value(line)
+            if not line.field_id:
+                if line.required:
+                    problems.append(_("%(title)s (no field chosen)", title=line.title))
+                continue
+            value = self._wecom_approval_value(line, self)
             if value is None:
                 if line.required:
-                    raise UserError(
-                        _(
-                            "%(title)s is required in WeCom, but %(document)s has no value for it.",
-                            title=line.title,
-                            document=self.display_name,
-                        )
+                    problems.append(
+                        _("%(title)s (%(field)s is empty)", title=line.title, field=line.field_id.field_description)
                     )
                 continue
-            contents.append({"control": line.control_type, "id": line.control_id, "value": value})
-        return contents
-
-    def _wecom_approval_value(self, line):
-        """The WeCom value of one control (``{"text": ...}``, ``{"new_money": ...}``...), or None when empty."""
-        if line.field_name == const.PDF_FIELD:
-            return {"files": [{"file_id": self._wecom_approval_upload(*self._wecom_approval_pdf(), line)}]}
-        field = self._fields[line.field_name]
-        value = self[line.field_name]
-        kind = line.control_type
-        if kind in ("Text", "Textarea"):
-            text = self._wecom_approval_text(field, value)
-            return {"text": text} if text else None
-        if kind in ("Number", "Money"):
-            if value in (False, None) and field.type not in ("integer", "float", "monetary"):
-                return None
-            number = float(value or 0)
-            return {"new_number": f"{number:g}"} if kind == "Number" else {"new_money": f"{number:.2f}"}
-        if kind == "Date":
-            if not value:
-                return None
-            moment = value if isinstance(value, datetime) else datetime.combine(value, time.min)
-            return {"date": {"type": "day", "s_timestamp": str(int(moment.replace(tzinfo=timezone.utc).timestamp()))}}
-        if kind == "Contact":
-            users = (
-                value if field.type in ("many2one", "many2many", "one2many") and value._name == "res.users" else None
+            contents.append({"control": line.wecom_control or line.control, "id": line.control_id, "value": value})
+        if problems:
+            raise UserError(
+                _(
+                    "%(document)s cannot be sent for approval in WeCom: required controls of the template %(template)s "
+                    "cannot be filled:\n%(controls)s",
+                    document=self.display_name,
+                    template=template.name,
+                    controls="\n".join(f"- {problem}" for problem in problems),
+                )
             )
-            members = [{"userid": u.wecom_userid, "name": u.name} for u in (users or []) if u.wecom_userid]
-            return {"members": members} if members else None
-        if kind == "File":
-            attachments = value if field.type in ("many2one", "many2many") and value._name == "ir.attachment" else None
-            if not attachments:
-                return None
-            return {
-                "files": [
-                    {"file_id": self._wecom_approval_upload(a.name, base64.b64decode(a.datas or b""), line)}
-                    for a in attachments
-                ]
-            }
-        if kind == "Table":
-            if field.type not in ("one2many", "many2many") or not value or not line.table_column_id:
-                return None
-            return {
-                "children": [
-                    {"list": [{"control": "Text", "id": line.table_column_id, "value": {"text": child.display_name}}]}
-                    for child in value
-                ]
-            }
-        return None
+        return contents, file_lines
 
-    def _wecom_approval_text(self, field, value):
-        if field.type in ("many2one", "many2many", "one2many"):
+    @api.model
+    def _wecom_approval_text(self, record, field_name):
+        """The value of ``record.field_name`` as text (names for relations, labels for selections), or ""."""
+        field = record._fields.get(field_name)
+        value = record[field_name] if field else False
+        if field is None or value is False or value is None:
+            return ""
+        if field.type in ("many2one", "one2many", "many2many"):
             return ", ".join(value.mapped("display_name"))
         if field.type == "selection":
-            return dict(field._description_selection(self.env)).get(value) or ""
-        if field.type == "monetary" and "currency_id" in self._fields:
-            return f"{value:.2f} {self.currency_id.name or ''}".strip()
-        if value in (False, None):
-            return ""
+            return dict(field._description_selection(record.env)).get(value, str(value))
+        if field.type == "monetary":
+            currency = record[field.get_currency_field(record)] if hasattr(field, "get_currency_field") else None
+            amount = float_repr(value, currency.decimal_places if currency else 2)
+            return f"{amount} {currency.name}" if currency else amount
+        if field.type in ("date", "datetime"):
+            return fields.Date.to_string(value) if field.type == "date" else fields.Datetime.to_string(value)
+        if field.type == "boolean":
+            return _("Yes") if value else _("No")
         return str(value)
 
-    def _wecom_approval_pdf(self):
-        """``(filename, bytes)``: the document's PDF, from the first PDF report of its model."""
-        report = self.env["ir.actions.report"].search(
-            [("model", "=", self._name), ("report_type", "=", "qweb-pdf")], limit=1
-        )
-        if not report:
-            raise UserError(_("%(model)s has no PDF report to attach.", model=self._description))
-        content = compat.render_pdf(report, self.ids)
-        return f"{self.display_name}.pdf".replace("/", "_"), content
-
-    def _wecom_approval_upload(self, filename, content, line):
-        application = line.template_id.application_id.sudo()
-        try:
-            answer = application._wecom_call(
-                PATH_MEDIA_UPLOAD,
-                params={"type": "file"},
-                files={"media": (filename, content, "application/octet-stream")},
+    def _wecom_approval_value(self, line, record):
+        """The WeCom value of control ``line`` for ``record`` (``None`` when the field is empty)."""
+        name = line.field_id.name
+        field = record._fields.get(name)
+        if field is None:
+            raise UserError(_("%(model)s has no field %(field)s any more.", model=record._name, field=name))
+        value = record[name]
+        control = line.control
+        if control in ("Text", "Textarea"):
+            text = self._wecom_approval_text(record, name)
+            return {"text": text} if text else None
+        if control in ("Number", "Money"):
+            if field.type not in ("integer", "float", "monetary"):
+                raise UserError(_("%(title)s needs a number: %(field)s is not one.", title=line.title, field=name))
+            if value is False:
+                return None
+            if control == "Number":
+                return {
+                    "new_number": float_repr(value, 0 if field.type == "integer" else 4).rstrip("0").rstrip(".") or "0"
+                }
+            return {"new_money": float_repr(value, 2)}
+        if control == "Date":
+            if field.type not in ("date", "datetime"):
+                raise UserError(_("%(title)s needs a date: %(field)s is not one.", title=line.title, field=name))
+            if not value:
+                return None
+            if field.type == "date":
+                tz = pytz.timezone(self.env.user.tz or "UTC")
+                moment = tz.localize(datetime.combine(value, time()))
+            else:
+                moment = pytz.utc.localize(value)
+            return {"date": {"type": line.date_type or "day", "s_timestamp": str(int(moment.timestamp()))}}
+        if control == "Table":
+            rows = []
+            children = line.template_id.line_ids.filtered(
+                lambda child: child.parent_id == line and child.field_id and child.control in FILLABLE_CELL_TYPES
             )
-        except WeComError as exc:
-            application.handle_wecom_error(exc)
-        return answer["media_id"]
-
-    # ------------------------------------------------------------------ decisions (hooks)
-    def _wecom_approval_note(self, request):
-        """Note WeCom's decision on the document: who decided and what they wrote."""
-        labels = dict(request._fields["state"]._description_selection(self.env))
-        body = _(
-            "WeCom approval %(number)s: %(state)s by %(who)s.",
-            number=request.sp_no,
-            state=labels.get(request.state, request.state),
-            who=request.decided_by or "-",
+            for row in value:
+                cells = []
+                for child in children:
+                    cell = self._wecom_approval_value(child, row)
+                    if cell is not None:
+                        cells.append(
+                            {"control": child.wecom_control or child.control, "id": child.control_id, "value": cell}
+                        )
+                rows.append({"list": cells})
+            return {"children": rows} if rows else None
+        raise UserError(
+            _("A %(type)s control cannot be filled from a field (%(title)s).", type=control, title=line.title)
         )
-        if request.comment:
-            body = Markup("%s<br/>%s") % (body, request.comment)
-        self.message_post(body=body)
 
-    def _wecom_approval_may_cancel(self):
-        """Hook: whether the current user may cancel this document's pending request in Odoo (beside WeCom
-        managers, who always may)."""
-        return False
-
-    def _wecom_approval_approved(self, request):
-        """Hook: WeCom approved the document (the request is already updated)."""
-
-    def _wecom_approval_rejected(self, request):
-        """Hook: WeCom rejected the document."""
-
-    def _wecom_approval_revoked(self, request):
-        """Hook: the applicant revoked the approval in WeCom."""
-
-    def action_view_wecom_approvals(self):
-        self.ensure_one()
-        return {
-            "type": "ir.actions.act_window",
-            "name": _("WeCom Approvals"),
-            "res_model": "wecom.approval.request",
-            "view_mode": "list,form",
-            "domain": [("res_model", "=", self._name), ("res_id", "=", self.id)],
-        }
+    def _wecom_approval_upload_pdf(self, application):
+        """Upload the document's PDF (``media/upload``, type file) and return its media id."""
+        report = self._wecom_approval_report()
+        content = compat.render_pdf(report.sudo(), self.ids)
+        filename = f"{(self.display_name or self._name).replace('/', '_')}.pdf"
+        answer = application._wecom_call(
+            "/cgi-bin/media/upload",
+            params={"type": "file"},
+            files={
+                "media": (
+                    filename,
+                    content if isinstance(content, bytes) else base64.b64decode(content),
+                    "application/pdf",
+                )
+            },
+        )
+        media_id = answer.get("media_id")
+        if not media_id:
+            raise UserError(_("WeCom did not return a media id for the document's PDF."))
+        return media_id
