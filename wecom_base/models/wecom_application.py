@@ -517,11 +517,11 @@ class WeComApplication(models.Model):
         return self._wecom_notification(
             _("Refreshed from WeCom"),
             "; ".join(
-                _(
+                self.env._(
                     "%(app)s: %(name)s, %(state)s",
                     app=app.app_name,
                     name=app.wecom_name or "-",
-                    state=_("closed") if app.is_closed else _("open"),
+                    state=self.env._("closed") if app.is_closed else self.env._("open"),
                 )
                 for app in self
             ),

@@ -15,11 +15,13 @@ class WeComExampleTicket(models.Model):
     _description = "WeCom Example Ticket"
     _order = "id desc"
     _check_company_auto = True
+    # the fields wecom.base reads for this record's company (get_wecom_config) and application (_wecom_call)
+    _wecom_company_field = "company_id"
+    _wecom_application_field = "application_id"
 
     name = fields.Char(required=True)
     user_id = fields.Many2one("res.users", string="Assignee", required=True)
     company_id = fields.Many2one("res.company", required=True, default=lambda self: self.env.company)
-    # wecom.base's _wecom_get_application() uses a field of this name
     application_id = fields.Many2one(
         "wecom.application",
         string="WeCom Application",
