@@ -1,0 +1,7 @@
+from . import res_company
+from . import res_config_settings
+from . import res_users
+from . import wecom_mail_notification
+from . import mail_thread
+from . import mail_activity
+from . import wecom_callback_event
