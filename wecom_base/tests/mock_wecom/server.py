@@ -1437,3 +1437,4 @@ MockWeComControl.set_directory = _control_set_directory
 MockWeComControl.generate_directory = _control_generate_directory
 MockWeComControl.change_directory = _control_change_directory
 MockWeComControl.directory = _control_directory
+from . import mail as _mail  # noqa: E402,F401 - interactive template cards (wecom_mail); registers itself
