@@ -2,13 +2,16 @@
 
 # --- WeCom ---------------------------------------------------------------------------------------
 PATH_UPDATE_TEMPLATE_CARD = "/cgi-bin/message/update_template_card"
-# Template card texts: WeCom advises 26 characters for a title, 30 for its description, 112 for the
-# sub title; a text field stays within 512 bytes in any case.
-CARD_TITLE_CHARS = 26
-CARD_DESC_CHARS = 30
+# Template card texts: WeCom advises 26 Chinese characters for a title, 30 for its description, 112 for the
+# sub title, 5 for a key name and 26 for its value (the client shortens longer ones with an ellipsis); Latin text
+# is narrower, so these limits leave it some room. Every text stays within 512 bytes (128 for a title, as a text
+# card's) in any case.
+CARD_TITLE_CHARS = 36
+CARD_TITLE_BYTES = 128
+CARD_DESC_CHARS = 40
 CARD_TEXT_CHARS = 112
-CARD_KEYNAME_CHARS = 5
-CARD_VALUE_CHARS = 26
+CARD_KEYNAME_CHARS = 8
+CARD_VALUE_CHARS = 30
 CARD_TEXT_BYTES = 512
 # task_id: unique per application, at most 128 bytes of [0-9a-zA-Z_-@]
 TASK_ID_PREFIX = "odoo_act_"

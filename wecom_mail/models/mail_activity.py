@@ -58,7 +58,7 @@ class MailActivity(models.Model):
         model_name = env["ir.model"]._get(self.res_model).display_name
         return {
             "msgtype": "template_card",
-            "title": cut(summary, const.CARD_TITLE_CHARS, one_line=True),
+            "title": cut(summary, const.CARD_TITLE_CHARS, const.CARD_TITLE_BYTES, one_line=True),
             "description": cut(type_name, const.CARD_DESC_CHARS, one_line=True),
             "content": cut(plain_text(self.note), const.CARD_TEXT_CHARS),
             "url": url,

@@ -91,7 +91,7 @@ class MailThread(models.AbstractModel):
         text = "\n".join(filter(None, [subject, body])) or env._("(no text)")
         return {
             "msgtype": "template_card",
-            "title": cut(title or where, const.CARD_TITLE_CHARS, one_line=True),
+            "title": cut(title or where, const.CARD_TITLE_CHARS, const.CARD_TITLE_BYTES, one_line=True),
             "description": cut(where, const.CARD_DESC_CHARS, one_line=True),
             "content": cut(text, const.CARD_TEXT_CHARS),
             "card": {

@@ -279,10 +279,12 @@ class WeComMailNotification(models.Model):
             title = env._("%(count)s new messages", count=count)
         return {
             "msgtype": "template_card",
-            "title": cut(title, const.CARD_TITLE_CHARS, one_line=True),
+            "title": cut(title, const.CARD_TITLE_CHARS, const.CARD_TITLE_BYTES, one_line=True),
             "description": cut(env._("Odoo notifications"), const.CARD_DESC_CHARS, one_line=True),
             "content": cut("\n".join(filter(None, titles)), const.CARD_TEXT_CHARS),
-            "url": self._wecom_link(user.company_id, "/odoo/discuss"),
+            "url": self._wecom_link(
+                user.company_id, self._wecom_document_path(*documents[0]) if len(documents) == 1 else "/odoo/discuss"
+            ),
             "card": {},
         }
 
