@@ -17,7 +17,9 @@ def call(mock):
     ).json()["access_token"]
 
     def call(path, payload):
-        return session.post(mock.url + "/cgi-bin/" + path, params={"access_token": token}, json=payload, timeout=5).json()
+        return session.post(
+            mock.url + "/cgi-bin/" + path, params={"access_token": token}, json=payload, timeout=5
+        ).json()
 
     yield call
     session.close()
@@ -71,7 +73,12 @@ def test_task_id_is_unique(mock, call):
 def test_update_takes_a_click_code_once(mock, call):
     call("message/send", button_card())
     code = mock.card_click("odoo_act_1_abc", "zhangsan", "done")
-    update = {"userids": ["zhangsan"], "agentid": DEFAULT_AGENT_ID, "response_code": code, "button": {"replace_name": "Done"}}
+    update = {
+        "userids": ["zhangsan"],
+        "agentid": DEFAULT_AGENT_ID,
+        "response_code": code,
+        "button": {"replace_name": "Done"},
+    }
     assert call("message/update_template_card", update)["errcode"] == 0
     assert call("message/update_template_card", update)["errcode"] == 40145
     updates = mock.cards()["updates"]

@@ -105,4 +105,3 @@ class MailActivity(models.Model):
             [("activity_id", "in", self.ids), ("activity_state", "=", "open")]
         ).write({"activity_state": "gone"})
         return super().unlink()
-

@@ -34,10 +34,12 @@ class ResUsers(models.Model):
         :rtype: res.users (sudo)
         """
         return self.sudo().filtered(
-            lambda user: user.active
-            and not user.share
-            and user.wecom_notify
-            and user.wecom_userid
-            and user.company_id.wecom_notify_application_id.is_active
-            and user.company_id.wecom_corp_id
+            lambda user: (
+                user.active
+                and not user.share
+                and user.wecom_notify
+                and user.wecom_userid
+                and user.company_id.wecom_notify_application_id.is_active
+                and user.company_id.wecom_corp_id
+            )
         )

@@ -64,7 +64,9 @@ class WeComMailNotification(models.Model):
     model = fields.Char(string="Document Model", index=True)
     res_id = fields.Many2oneReference(string="Document ID", model_field="model")
     title = fields.Char(string="Document")
-    mail_message_id = fields.Many2one("mail.message", string="Odoo Message", index="btree_not_null", ondelete="set null")
+    mail_message_id = fields.Many2one(
+        "mail.message", string="Odoo Message", index="btree_not_null", ondelete="set null"
+    )
     activity_id = fields.Many2one("mail.activity", string="Activity", index="btree_not_null", ondelete="set null")
     wecom_message_id = fields.Many2one(
         "wecom.message", string="WeCom Message", index="btree_not_null", ondelete="set null"

@@ -7,6 +7,8 @@ from odoo.addons.wecom_base.tests.common import MOCK_AGENT_ID, MOCK_CORP_ID, WeC
 
 from ..models.wecom_mail_notification import cut
 
+BODY = Markup("Please check the <b>delivery</b> date")
+
 
 class WeComMailCase(WeComCase):
     @classmethod
@@ -39,7 +41,7 @@ class WeComMailCase(WeComCase):
         )
 
     # helpers ---------------------------------------------------------------------------------
-    def post(self, record=None, author=None, body=Markup("Please check the <b>delivery</b> date"), **kwargs):
+    def post(self, record=None, author=None, body=BODY, **kwargs):
         record = (record or self.record).with_user(author or self.poster)
         return record.message_post(body=body, message_type="comment", subtype_xmlid="mail.mt_comment", **kwargs)
 
@@ -120,7 +122,10 @@ class TestWeComMailNotify(WeComMailCase):
         )
         self.assertFalse(self.cards_to("follower"))
         self.record.with_user(self.poster).message_post(
-            body="for you", message_type="comment", subtype_xmlid="mail.mt_note", partner_ids=self.follower.partner_id.ids
+            body="for you",
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+            partner_ids=self.follower.partner_id.ids,
         )
         self.assertEqual(len(self.cards_to("follower")), 1)
 
@@ -163,7 +168,9 @@ class TestWeComMailNotify(WeComMailCase):
         self.follower.lang = "zh_CN"
         self.post()
         card = self.cards_to("follower")
-        self.assertEqual(card.description, self.env["ir.model"].with_context(lang="zh_CN")._get("res.partner").display_name)
+        self.assertEqual(
+            card.description, self.env["ir.model"].with_context(lang="zh_CN")._get("res.partner").display_name
+        )
         self.assertNotEqual(card.description, "Contact")
         self.assertEqual(card.card["horizontal_content_list"][0]["keyname"], "来自")
 
@@ -218,9 +225,8 @@ class TestWeComMailNotify(WeComMailCase):
 @tagged("post_install", "-at_install")
 class TestWeComMailActivity(WeComMailCase):
     def schedule(self, user=None, author=None):
-        return (
-            self.record.with_user(author or self.poster)
-            .activity_schedule("mail.mail_activity_data_todo", summary="Call Acme", user_id=(user or self.follower).id)
+        return self.record.with_user(author or self.poster).activity_schedule(
+            "mail.mail_activity_data_todo", summary="Call Acme", user_id=(user or self.follower).id
         )
 
     def test_activity_card_done_by_assignee(self):
@@ -237,7 +243,9 @@ class TestWeComMailActivity(WeComMailCase):
         self.click(row.task_id, "follower")
         self.assertEqual(self.mock.count("/cgi-bin/message/update_template_card"), 1)
         self.assertFalse(activity.exists() and activity.active)
-        done = self.record.message_ids.filtered(lambda m: m.mail_activity_type_id and m.author_id == self.follower.partner_id)
+        done = self.record.message_ids.filtered(
+            lambda m: m.mail_activity_type_id and m.author_id == self.follower.partner_id
+        )
         self.assertTrue(done, "marked done as the assignee")
         update = self.mock.cards()["updates"][-1]
         self.assertEqual((update["button"]["replace_name"], update["userids"]), ("Done", ["follower"]))
@@ -312,9 +320,13 @@ class TestWeComMailReply(WeComMailCase):
         self.post()
         # a follower may post on what they follow (Odoo's rule); without following, posting needs write access
         self.record.message_unsubscribe(partner_ids=self.follower.partner_id.ids)
-        self.follower.write({"group_ids" if "group_ids" in self.follower._fields else "groups_id": [
-            Command.unlink(self.env.ref("base.group_partner_manager").id)
-        ]})
+        self.follower.write(
+            {
+                "group_ids" if "group_ids" in self.follower._fields else "groups_id": [
+                    Command.unlink(self.env.ref("base.group_partner_manager").id)
+                ]
+            }
+        )
         count = len(self.record.message_ids)
         event = self.text_from("follower", "may I?")
         self.assertEqual(len(self.record.message_ids), count, (event.result, self.record.message_ids[0].body))

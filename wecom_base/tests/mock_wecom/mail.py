@@ -204,9 +204,7 @@ Handler._control = _control_with_cards
 
 def _control_card_click(self, task_id, userid, key=None):
     """A member clicks a button of the card ``task_id``: the fresh ``response_code`` of that click."""
-    return self._call("POST", "/_mock/mail/click", {"task_id": task_id, "userid": userid, "key": key})[
-        "response_code"
-    ]
+    return self._call("POST", "/_mock/mail/click", {"task_id": task_id, "userid": userid, "key": key})["response_code"]
 
 
 def _control_cards(self):
