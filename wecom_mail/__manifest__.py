@@ -13,6 +13,7 @@
     "data": [
         "security/wecom_mail_security.xml",
         "security/ir.model.access.csv",
+        "data/ir_cron_data.xml",
         "views/wecom_mail_notification_views.xml",
         "views/res_users_views.xml",
         "views/res_config_settings_views.xml",

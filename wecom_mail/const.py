@@ -28,3 +28,5 @@ TEXT_BYTES = 2048
 DIGEST_AFTER = 3
 # A text a member sends is a reply to the most recent notification of the last 24 hours.
 REPLY_WINDOW_HOURS = 24
+# A post with more reachable recipients than this queues their cards from a cron, after the poster's transaction.
+INLINE_RECIPIENTS = 20

@@ -50,6 +50,15 @@ class MailThread(models.AbstractModel):
         users = (users - self.env.user - author.user_ids)._wecom_mail_reachable()
         if not users:
             return
+        if len(users) > const.INLINE_RECIPIENTS and self:
+            # many cards: queued a moment later by the fan-out cron, not in the poster's transaction
+            self.env["wecom.mail.fanout"]._wecom_queue(message, self, users)
+            return
+        self._wecom_mail_deliver(message, users)
+
+    def _wecom_mail_deliver(self, message, users):
+        """Queue the card telling ``users`` (reachable, sudo) of ``message`` on this document."""
+        message_sudo = message.sudo()
         Notification = self.env["wecom.mail.notification"]
         record = self.sudo()
         model, res_id = (record._name, record.id) if record else (message_sudo.model, message_sudo.res_id)

@@ -208,6 +208,27 @@ class TestWeComMailNotify(WeComMailCase):
         self.assertTrue(waiting, "the rest waits for the pacing")
         self.assertEqual(len(rows.filtered(lambda r: r.wecom_message_id.state == "sent")), len(sent))
 
+    def test_many_recipients_fan_out_after_the_post(self):
+        many = self.env["res.users"].create(
+            [
+                {"name": f"Many {number}", "login": f"wm_many_{number}", "wecom_userid": f"many{number}"}
+                for number in range(25)
+            ]
+        )
+        many.write({"wecom_notify": True})
+        self.record.message_subscribe(partner_ids=many.partner_id.ids)
+        Message = self.env["wecom.message"].sudo()
+        before = Message.search_count([])
+        with self.assertMockCalls(message_send=0):
+            self.post()
+        self.assertEqual(Message.search_count([]), before, "no card in the poster's transaction")
+        self.assertEqual(self.env["wecom.mail.fanout"].sudo().search_count([]), 1)
+        self.env["wecom.mail.fanout"]._cron_fanout()
+        self.assertEqual(Message.search_count([]) - before, 26, "25 new followers and the first one, once each")
+        self.assertEqual(len(self.cards_to("many7")), 1)
+        self.assertFalse(self.cards_to("poster"))
+        self.assertFalse(self.env["wecom.mail.fanout"].sudo().search_count([]))
+
     def test_preference_on_own_profile(self):
         self.follower.with_user(self.follower).write({"wecom_notify": False})
         self.assertFalse(self.follower.wecom_notify)
