@@ -16,7 +16,7 @@ class WeComMailFanout(models.Model):
 
     mail_message_id = fields.Many2one("mail.message", required=True, ondelete="cascade")
     model = fields.Char(required=True)
-    res_id = fields.Many2oneReference(model_field="model", required=True)
+    res_id = fields.Many2oneReference(string="Document ID", model_field="model", required=True)
     user_ids = fields.Json(required=True, help="The ids of the users to notify (computed at posting time).")
 
     @api.model
