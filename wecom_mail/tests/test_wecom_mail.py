@@ -1,3 +1,5 @@
+from urllib.parse import parse_qs, urlencode, urlsplit
+
 from markupsafe import Markup
 
 from odoo import Command
@@ -44,6 +46,13 @@ class WeComMailCase(WeComCase):
     def post(self, record=None, author=None, body=BODY, **kwargs):
         record = (record or self.record).with_user(author or self.poster)
         return record.message_post(body=body, message_type="comment", subtype_xmlid="mail.mt_comment", **kwargs)
+
+    def link(self, path):
+        """The URL a card opens for ``path``: through wecom_auth's silent login when it is installed."""
+        if hasattr(self.company, "_wecom_auth_application"):
+            query = urlencode({"redirect": path, "company_id": self.company.id})
+            return f"http://odoo.example.com/wecom/auth/login?{query}"
+        return f"http://odoo.example.com{path}"
 
     def cards_to(self, userid):
         return self.env["wecom.message"].sudo().search([("user_ids.wecom_userid", "=", userid)], order="id")
@@ -97,7 +106,7 @@ class TestWeComMailNotify(WeComMailCase):
         self.assertEqual(cards.title, "Acme Corporation")
         self.assertIn("delivery", cards.content)
         self.assertNotIn("<b>", cards.content)
-        self.assertEqual(cards.url, f"http://odoo.example.com/odoo/res.partner/{self.record.id}")
+        self.assertEqual(cards.url, self.link(f"/odoo/res.partner/{self.record.id}"))
         row = self.notifications(self.follower)
         self.assertEqual((row.model, row.res_id, row.mail_message_id), ("res.partner", self.record.id, message))
         with self.assertMockCalls(message_send=1):
@@ -137,8 +146,14 @@ class TestWeComMailNotify(WeComMailCase):
     def test_silent_login_link_with_wecom_auth(self):
         if not hasattr(self.company, "_wecom_auth_application"):
             self.skipTest("wecom_auth is not installed")
+        from odoo.addons.wecom_auth.controllers.main import local_path  # noqa: PLC0415 - optional addon
+
         self.post()
-        self.assertIn("/wecom/auth/login?redirect=%2Fodoo%2Fres.partner%2F", self.cards_to("follower").url)
+        url = urlsplit(self.cards_to("follower").url)
+        self.assertEqual(url.path, "/wecom/auth/login")
+        redirect = parse_qs(url.query)["redirect"][0]
+        self.assertEqual(redirect, f"/odoo/res.partner/{self.record.id}")
+        self.assertEqual(local_path(redirect), redirect, "wecom_auth accepts the redirect after the login")
 
     def test_direct_chat(self):
         Channel = self.env["discuss.channel"].with_user(self.poster)
@@ -149,7 +164,7 @@ class TestWeComMailNotify(WeComMailCase):
         self.assertEqual(len(card), 1)
         self.assertEqual(card.title, "Wm_Poster")
         self.assertEqual(card.description, "Direct message")
-        self.assertIn(f"active_id=discuss.channel_{chat.id}", card.url)
+        self.assertEqual(card.url, self.link(f"/odoo/discuss?active_id=discuss.channel_{chat.id}"))
         self.assertFalse(self.cards_to("poster"))
 
     def test_text_is_cut_between_characters(self):
