@@ -17,6 +17,7 @@ MIN_ENTRIES = {
     "wecom_base": 100,
     "wecom_auth": 20,
     "wecom_hr": 5,
+    "wecom_mail": 70,
     "wecom_crm": 100,
     "wecom_crm_lead": 5,
     "wecom_approval": 40,

@@ -1437,5 +1437,6 @@ MockWeComControl.set_directory = _control_set_directory
 MockWeComControl.generate_directory = _control_generate_directory
 MockWeComControl.change_directory = _control_change_directory
 MockWeComControl.directory = _control_directory
-# the APIs of the other addons, each in a module of its own: approval (wecom_approval), crm (wecom_crm)
-from . import approval, crm  # noqa: E402,F401
+# the APIs of the other addons, each in a module of its own: approval (wecom_approval), crm (wecom_crm),
+# mail (wecom_mail: interactive template cards)
+from . import approval, crm, mail  # noqa: E402,F401
