@@ -30,6 +30,10 @@ class TestMessageTemplate(WeComCase):
         cls.partner = cls.env["res.partner"].create(
             {"name": "Acme", "city": "Shanghai", "user_id": cls.user_wecom.id}
         )
+        # may edit contacts (a server action needs it) but is no WeCom user
+        cls.user_contacts = new_test_user(
+            cls.env, login="wecom_contacts", groups="base.group_user,base.group_partner_manager"
+        )
         cls.action = cls.env["ir.actions.server"].create(
             {
                 "name": "Tell the salesperson",
@@ -101,8 +105,12 @@ class TestMessageTemplate(WeComCase):
 
     def test_server_action_by_user_without_wecom_rights(self):
         """The template is the authorization: a plain user's action (Action menu, automation) sends it."""
-        self.run_action(self.partner, user=self.user_plain)
-        self.assertEqual(len(self.queued()), 1)
+        self.assertFalse(self.user_contacts.has_group("wecom_base.group_wecom_user"))
+        self.run_action(self.partner, user=self.user_contacts)
+        message = self.queued()
+        self.assertEqual(len(message), 1)
+        self.Message._cron_process_queue()
+        self.assertEqual((message.state, message.failure_reason), ("sent", False))
 
     def test_server_action_many_records(self):
         other = self.env["res.partner"].create({"name": "Beta", "user_id": self.user_manager.id})
@@ -138,7 +146,7 @@ class TestMessageTemplate(WeComCase):
         )
         with self.assertRaisesRegex(ValidationError, "text cards"):
             self.template.write({"channel": "robot", "robot_id": robot.id, "msgtype": "textcard", "title": "t"})
-        self.template.write({"channel": "robot", "robot_id": robot.id, "mention_users": True})
+        self.template.write({"channel": "robot", "robot_id": robot.id, "msgtype": "text", "mention_users": True})
         self.run_action(self.partner)
         message = self.queued()
         self.assertEqual((message.channel, message.mentioned_userids), ("robot", "zhangsan"))
@@ -179,10 +187,11 @@ class TestMessageTemplate(WeComCase):
                 "action_server_ids": [(4, self.action.id)],
             }
         )
-        self.partner.with_user(self.user_plain).sudo(False).write({"city": "Beijing"})
+        self.partner.with_user(self.user_contacts).write({"city": "Beijing"})
         message = self.queued()
         self.assertEqual(message.mapped("content"), ["Acme (Beijing) is yours"])
         self.Message._cron_process_queue()
+        self.assertEqual((message.state, message.failure_reason), ("sent", False))
         self.assertEqual([m["payload"]["touser"] for m in self.mock.messages()], ["zhangsan"])
 
     # ------------------------------------------------------------------ security
