@@ -112,14 +112,18 @@ class WeComMessageTemplate(models.Model):
     def action_create_server_action(self):
         """Add "Send <template>" to the Action menu of the template's records."""
         for template in self.filtered(lambda template: not template.server_action_id):
-            action = self.env["ir.actions.server"].sudo().create(
-                {
-                    "name": self.env._("Send WeCom: %s", template.name),
-                    "model_id": template.model_id.id,
-                    "binding_model_id": template.model_id.id,
-                    "state": "wecom",
-                    "wecom_template_id": template.id,
-                }
+            action = (
+                self.env["ir.actions.server"]
+                .sudo()
+                .create(
+                    {
+                        "name": self.env._("Send WeCom: %s", template.name),
+                        "model_id": template.model_id.id,
+                        "binding_model_id": template.model_id.id,
+                        "state": "wecom",
+                        "wecom_template_id": template.id,
+                    }
+                )
             )
             template.server_action_id = action
         return True
@@ -272,8 +276,12 @@ class WeComMessageTemplate(models.Model):
         Message = self.env["wecom.message"]
         kwargs = {"msgtype": self.msgtype, "content": values["content"]}
         if self.msgtype == "textcard":
-            kwargs = {"msgtype": "textcard", "title": values["title"], "description": values["content"],
-                      "url": values["url"]}
+            kwargs = {
+                "msgtype": "textcard",
+                "title": values["title"],
+                "description": values["content"],
+                "url": values["url"],
+            }
         if self.channel == "robot":
             if self.mention_users and self.msgtype == "text":
                 kwargs["mentioned_userids"] = users.mapped("wecom_userid") + [

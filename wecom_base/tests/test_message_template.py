@@ -1,7 +1,7 @@
 """Message templates and the server action "Send WeCom message" (issue 27)."""
 
 from odoo.exceptions import AccessError, ValidationError
-from odoo.tests import tagged, new_test_user
+from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import MOCK_ROBOT_KEY, WeComCase
@@ -27,9 +27,7 @@ class TestMessageTemplate(WeComCase):
                 "user_field": "user_id",
             }
         )
-        cls.partner = cls.env["res.partner"].create(
-            {"name": "Acme", "city": "Shanghai", "user_id": cls.user_wecom.id}
-        )
+        cls.partner = cls.env["res.partner"].create({"name": "Acme", "city": "Shanghai", "user_id": cls.user_wecom.id})
         # may edit contacts (a server action needs it) but is no WeCom user
         cls.user_contacts = new_test_user(
             cls.env, login="wecom_contacts", groups="base.group_user,base.group_partner_manager"
@@ -45,9 +43,7 @@ class TestMessageTemplate(WeComCase):
 
     def run_action(self, records, user=None):
         action = self.action.with_user(user) if user else self.action
-        return action.with_context(
-            active_model=records._name, active_id=records[:1].id, active_ids=records.ids
-        ).run()
+        return action.with_context(active_model=records._name, active_id=records[:1].id, active_ids=records.ids).run()
 
     def queued(self):
         return self.Message.search([("content", "like", "is yours")])
@@ -115,9 +111,7 @@ class TestMessageTemplate(WeComCase):
     def test_server_action_many_records(self):
         other = self.env["res.partner"].create({"name": "Beta", "user_id": self.user_manager.id})
         self.run_action(self.partner | other)
-        self.assertEqual(
-            sorted(self.queued().mapped("content")), ["Acme (Shanghai) is yours", "Beta (-) is yours"]
-        )
+        self.assertEqual(sorted(self.queued().mapped("content")), ["Acme (Shanghai) is yours", "Beta (-) is yours"])
 
     def test_without_recipient_nothing_sent_no_error(self):
         lonely = self.env["res.partner"].create({"name": "Nobody"})
@@ -141,9 +135,7 @@ class TestMessageTemplate(WeComCase):
         self.assertIn("not sent", self.partner.message_ids[:1].body)
 
     def test_robot_template(self):
-        robot = self.env["wecom.robot"].create(
-            {"name": "Ops", "webhook_key": MOCK_ROBOT_KEY}
-        )
+        robot = self.env["wecom.robot"].create({"name": "Ops", "webhook_key": MOCK_ROBOT_KEY})
         with self.assertRaisesRegex(ValidationError, "text cards"):
             self.template.write({"channel": "robot", "robot_id": robot.id, "msgtype": "textcard", "title": "t"})
         self.template.write({"channel": "robot", "robot_id": robot.id, "msgtype": "text", "mention_users": True})
