@@ -15,6 +15,7 @@
     "data": [
         "security/wecom_security.xml",
         "security/ir.model.access.csv",
+        "security/wecom_message_template_security.xml",
         "data/ir_cron_data.xml",
         "data/wecom_application_type_data.xml",
         "views/wecom_application_views.xml",
@@ -22,6 +23,7 @@
         "views/wecom_application_category_views.xml",
         "views/wecom_robot_views.xml",
         "views/wecom_message_views.xml",
+        "views/wecom_message_template_views.xml",
         "views/wecom_callback_views.xml",
         "views/wecom_log_views.xml",
         "views/res_users_views.xml",
