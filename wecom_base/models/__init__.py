@@ -16,3 +16,4 @@ from . import wecom_callback_event
 from . import wecom_department
 from . import wecom_member
 from . import wecom_directory_sync
+from . import wecom_dashboard
