@@ -23,3 +23,4 @@ from . import test_migrations
 from . import test_callback_setup
 from . import test_languages
 from . import test_message_form
+from . import test_dashboard
