@@ -193,7 +193,10 @@ class WeComApplication(models.Model):
         """Button: the messages of this application sent today."""
         return self._wecom_dashboard_messages_action(
             _("Sent today: %(app)s", app=self.app_name),
-            [("state", "in", SENT_STATES), ("sent_date", ">=", fields.Datetime.to_string(self._wecom_dashboard_today()))],
+            [
+                ("state", "in", SENT_STATES),
+                ("sent_date", ">=", fields.Datetime.to_string(self._wecom_dashboard_today())),
+            ],
         )
 
     def action_wecom_dashboard_retry_all(self):
@@ -212,7 +215,9 @@ class WeComApplication(models.Model):
             "tag": "display_notification",
             "params": {
                 "type": "success",
-                "message": _("%(count)s failed messages of %(app)s are queued again.", count=len(failed), app=self.app_name),
+                "message": _(
+                    "%(count)s failed messages of %(app)s are queued again.", count=len(failed), app=self.app_name
+                ),
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }
@@ -293,4 +298,3 @@ class WeComApplication(models.Model):
                 }
             )
         return items
-
