@@ -1,6 +1,7 @@
 """The WeCom dashboard: per-application counts, Retry all, the setup checklist and who may retry what."""
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from odoo import fields
 from odoo.exceptions import UserError
@@ -188,6 +189,10 @@ class TestWeComDashboard(WeComCase):
             # Odoo has not read the trusted domain from WeCom yet
             self.assertFalse(items["login_domain"]["done"])
             self.assertTrue(items["login_domain"]["hint"])
+            # WeCom's trusted domain is this database's host: done
+            base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url")
+            self.app.redirect_domain = urlsplit(base_url).netloc
+            self.assertTrue(self.checklist()["login_domain"]["done"])
 
     def test_checklist_for_managers_only(self):
         self.assertEqual(self.env["wecom.application"].with_user(self.user_wecom).wecom_dashboard_checklist(), [])
