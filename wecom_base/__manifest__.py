@@ -11,7 +11,10 @@
     "installable": True,
     "depends": ["base", "mail", "web_hierarchy"],
     "external_dependencies": {"python": ["requests", "cachetools"]},
-    "assets": {"web.assets_tests": ["wecom_base/static/tests/tours/*.js"]},
+    "assets": {
+        "web.assets_backend": ["wecom_base/static/src/views/wecom_dashboard/*"],
+        "web.assets_tests": ["wecom_base/static/tests/tours/*.js"],
+    },
     "data": [
         "security/wecom_security.xml",
         "security/ir.model.access.csv",
@@ -29,6 +32,7 @@
         "views/res_users_views.xml",
         "views/res_company_views.xml",
         "views/res_config_settings_views.xml",
+        "views/wecom_dashboard_views.xml",
         "views/wecom_menus.xml",
         "views/wecom_department_views.xml",
         "views/wecom_member_views.xml",

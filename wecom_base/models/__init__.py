@@ -18,3 +18,4 @@ from . import wecom_member
 from . import wecom_directory_sync
 from . import wecom_message_template
 from . import ir_actions_server
+from . import wecom_dashboard
