@@ -2,6 +2,7 @@
 importable without Odoo)."""
 
 import pytest
+import requests
 
 from wecom_base.tests.mock_wecom import MockWeCom
 
@@ -28,3 +29,23 @@ def client(mock):
     from wecom_base.lib import WeComClient  # noqa: PLC0415
 
     return WeComClient(base_url=mock.url, timeout=2)
+
+
+@pytest.fixture
+def web():
+    """A requests session to the mock (never through a proxy of the environment)."""
+    session = requests.Session()
+    session.trust_env = False
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def token(mock, web):
+    """An access token of the mock's default application."""
+    from wecom_base.tests.mock_wecom import DEFAULT_CORP_ID, DEFAULT_SECRET  # noqa: PLC0415
+
+    answer = web.get(
+        mock.url + "/cgi-bin/gettoken", params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET}, timeout=5
+    ).json()
+    return answer["access_token"]

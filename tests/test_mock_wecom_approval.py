@@ -1,10 +1,8 @@
 """The mock WeCom's approval APIs (审批) and the control endpoints that seed templates and decide approvals."""
 
 import pytest
-import requests
 
 from wecom_base.lib import parse_xml
-from wecom_base.tests.mock_wecom import DEFAULT_CORP_ID, DEFAULT_SECRET
 from wecom_base.tests.mock_wecom.approval import (
     ERRCODE_APPROVAL_NOT_FOUND,
     ERRCODE_APPROVAL_REQUIRED_MISSING,
@@ -16,19 +14,7 @@ TEMPLATE_ID = SAMPLE_APPROVAL_TEMPLATE["template_id"]
 
 
 @pytest.fixture
-def web():
-    session = requests.Session()
-    session.trust_env = False
-    yield session
-    session.close()
-
-
-@pytest.fixture
-def call(mock, web):
-    token = web.get(
-        mock.url + "/cgi-bin/gettoken", params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET}, timeout=5
-    ).json()["access_token"]
-
+def call(mock, web, token):
     def call(path, payload):
         return web.post(mock.url + "/cgi-bin/" + path, params={"access_token": token}, json=payload, timeout=5).json()
 

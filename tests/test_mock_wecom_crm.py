@@ -1,9 +1,6 @@
 """The mock WeCom's customer contact (external contact) APIs and the control endpoints that seed and change them."""
 
 import pytest
-import requests
-
-from wecom_base.tests.mock_wecom import DEFAULT_CORP_ID, DEFAULT_SECRET
 
 TAG_GROUPS = [
     {
@@ -38,19 +35,7 @@ CUSTOMERS = [
 
 
 @pytest.fixture
-def web():
-    session = requests.Session()
-    session.trust_env = False
-    yield session
-    session.close()
-
-
-@pytest.fixture
-def call(mock, web):
-    token = web.get(
-        mock.url + "/cgi-bin/gettoken", params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET}, timeout=5
-    ).json()["access_token"]
-
+def call(mock, web, token):
     def call(path, payload=None, **params):
         url = mock.url + "/cgi-bin/externalcontact/" + path
         params = {"access_token": token, **params}

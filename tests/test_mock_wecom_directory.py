@@ -1,28 +1,10 @@
 """The mock WeCom's directory (contacts) APIs and the control endpoints that seed and change it."""
 
 import pytest
-import requests
 
-from wecom_base.tests.mock_wecom import DEFAULT_CORP_ID, DEFAULT_SECRET
 from wecom_base.tests.mock_wecom.server import SAMPLE_DEPARTMENTS, SAMPLE_USERS
 
 DEPARTMENTS, USERS = list(SAMPLE_DEPARTMENTS), list(SAMPLE_USERS)
-
-
-@pytest.fixture
-def web():
-    session = requests.Session()
-    session.trust_env = False
-    yield session
-    session.close()
-
-
-@pytest.fixture
-def token(mock, web):
-    answer = web.get(
-        mock.url + "/cgi-bin/gettoken", params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET}, timeout=5
-    ).json()
-    return answer["access_token"]
 
 
 @pytest.fixture
