@@ -203,21 +203,42 @@ class WeComApplication(models.Model):
         """Button: queue again every failed message of this application the user may act on (a WeCom user their
         own, a manager all of the company's; the record rules decide).
 
+        A message that cannot be queued as it is (it fails validation, e.g. a recipient lost their WeCom user
+        id) stays failed and is counted in the notification; the others are queued all the same.
+
         :raise UserError: there is no failed message to retry
         """
         self.ensure_one()
         failed = self.env["wecom.message"].search([("application_id", "=", self.id), ("state", "=", "exception")])
         if not failed:
             raise UserError(_("%(app)s has no failed message to retry.", app=self.app_name))
-        failed.action_retry()
+        queued = failed
+        try:
+            with self.env.cr.savepoint():
+                failed.action_retry()
+        except UserError:  # ValidationError too: one message is wrong, queue the others one by one
+            queued = failed.browse()
+            for message in failed:
+                try:
+                    with self.env.cr.savepoint():
+                        message.action_retry()
+                    queued |= message
+                except UserError:
+                    continue
+        left = len(failed) - len(queued)
+        message = _("%(count)s failed messages of %(app)s are queued again.", count=len(queued), app=self.app_name)
+        if left:
+            message = _(
+                "%(queued)s %(count)s cannot be sent as they are: open the failed messages to see why.",
+                queued=message,
+                count=left,
+            )
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {
-                "type": "success",
-                "message": _(
-                    "%(count)s failed messages of %(app)s are queued again.", count=len(failed), app=self.app_name
-                ),
+                "type": "warning" if left else "success",
+                "message": message,
                 "next": {"type": "ir.actions.client", "tag": "soft_reload"},
             },
         }

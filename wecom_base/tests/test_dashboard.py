@@ -130,6 +130,15 @@ class TestWeComDashboard(WeComCase):
         with self.assertRaises(UserError):
             self.app.action_wecom_dashboard_retry_all()
 
+    def test_retry_all_queues_the_valid_ones_when_one_cannot_be_sent(self):
+        good = self.failed()
+        bad = self.failed()
+        bad.sudo().write({"content": False})  # a text message needs a content: it fails validation
+        result = self.app.action_wecom_dashboard_retry_all()
+        self.assertEqual((good.state, bad.state), ("outgoing", "exception"))
+        self.assertEqual(result["params"]["type"], "warning")
+        self.assertIn("1", result["params"]["message"])
+
     def test_wecom_user_retries_only_their_own_messages(self):
         theirs = self.failed(self.user_wecom2)
         # the other user's failures are neither counted nor retried for this user
