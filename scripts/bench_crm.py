@@ -25,8 +25,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 
 from benchlib import (
     REPO,
@@ -38,6 +36,7 @@ from benchlib import (
     drop_db,
     free_port,
     machine,
+    measure_sync,
     odoo_command,
     odoo_found,
     pg_connect,
@@ -79,67 +78,8 @@ def install_db(database, log):
     )
 
 
-def rss_mb(pid):
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def current_xid(conn):
-    with conn.cursor() as cr:
-        cr.execute("SELECT txid_current() % 4294967296")
-        return int(cr.fetchone()[0])
-
-
-def rows_written(conn, since_xid):
-    total = 0
-    with conn.cursor() as cr:
-        for table in TABLES:
-            cr.execute(f"SELECT COUNT(*) FROM {table} WHERE xmin::text::bigint > %s", [since_xid])  # noqa: S608
-            total += cr.fetchone()[0]
-    return total
-
-
 def measure(label, rpc, app_id, server_pid, mock, conn):
-    calls_before = sum(mock.stats()["counts"].values())
-    xid_before = current_xid(conn)
-    before = rss_mb(server_pid)
-    peak = [before]
-    done = threading.Event()
-
-    def sample():
-        while not done.is_set():
-            peak[0] = max(peak[0], rss_mb(server_pid))
-            done.wait(0.1)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    start = time.monotonic()
-    rpc("wecom.application", "action_sync_external_contacts", [app_id])
-    seconds = time.monotonic() - start
-    done.set()
-    sampler.join()
-    after = rss_mb(server_pid)
-    row = {
-        "run": label,
-        "seconds": round(seconds, 2),
-        "wecom_calls": sum(mock.stats()["counts"].values()) - calls_before,
-        "rows_written": rows_written(conn, xid_before),
-        "rss_before_mb": round(before),
-        "rss_peak_mb": round(max(peak[0], after)),
-        "rss_after_mb": round(after),
-    }
-    print(
-        f"{label:<34} {row['seconds']:>7.2f} s  {row['wecom_calls']:>5} calls  {row['rows_written']:>6} rows  "
-        f"RSS {row['rss_before_mb']} -> {row['rss_after_mb']} MB (peak {row['rss_peak_mb']})",
-        flush=True,
-    )
-    return row
+    return measure_sync(label, rpc, "action_sync_external_contacts", app_id, server_pid, mock, conn, TABLES)
 
 
 def change_one_percent(mock):

@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import xmlrpc.client
 
@@ -319,3 +320,71 @@ def machine():
         f"{os.cpu_count()} CPU ({model}), load {os.getloadavg()[0]:.2f}, python {sys.version.split()[0]}, "
         f"PostgreSQL {pg_version}"
     )
+
+
+# ---------------------------------------------------------------- syncs (bench_directory.py, bench_crm.py)
+def rss_mb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def current_xid(conn):
+    with conn.cursor() as cr:
+        cr.execute("SELECT txid_current() % 4294967296")  # as a 32-bit xid, the width of xmin
+        return int(cr.fetchone()[0])
+
+
+def rows_written(conn, since_xid, tables):
+    """Rows of ``tables`` inserted or updated by transactions after ``since_xid`` (their ``xmin``): exact and
+    immediate, unlike the statistics collector."""
+    total = 0
+    with conn.cursor() as cr:
+        for table in tables:
+            cr.execute(f"SELECT COUNT(*) FROM {table} WHERE xmin::text::bigint > %s", [since_xid])  # noqa: S608
+            total += cr.fetchone()[0]
+    return total
+
+
+def measure_sync(label, rpc, method, app_id, server_pid, mock, conn, tables):
+    """Run the sync button ``method`` of an application over RPC; print and return its time, WeCom calls, rows
+    written to ``tables`` and the server's RSS (before, peak sampled every 0.1 s, after)."""
+    calls_before = sum(mock.stats()["counts"].values())
+    xid_before = current_xid(conn)
+    before = rss_mb(server_pid)
+    peak = [before]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_mb(server_pid))
+            done.wait(0.1)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    start = time.monotonic()
+    rpc("wecom.application", method, [app_id])
+    seconds = time.monotonic() - start
+    done.set()
+    sampler.join()
+    after = rss_mb(server_pid)
+    row = {
+        "run": label,
+        "seconds": round(seconds, 2),
+        "wecom_calls": sum(mock.stats()["counts"].values()) - calls_before,
+        "rows_written": rows_written(conn, xid_before, tables),
+        "rss_before_mb": round(before),
+        "rss_peak_mb": round(max(peak[0], after)),
+        "rss_after_mb": round(after),
+    }
+    print(
+        f"{label:<34} {row['seconds']:>7.2f} s  {row['wecom_calls']:>5} calls  {row['rows_written']:>6} rows  "
+        f"RSS {row['rss_before_mb']} -> {row['rss_after_mb']} MB (peak {row['rss_peak_mb']})",
+        flush=True,
+    )
+    return row
