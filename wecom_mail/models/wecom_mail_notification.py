@@ -17,6 +17,8 @@ from odoo import SUPERUSER_ID, api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools import html2plaintext
 
+from odoo.addons.wecom_base import compat
+
 from .. import const
 
 _logger = logging.getLogger(__name__)
@@ -255,16 +257,13 @@ class WeComMailNotification(models.Model):
         try:
             with self.env.cr.savepoint(flush=False):
                 # a sender claims with FOR UPDATE SKIP LOCKED: while this lock holds, it skips the card
-                self.env.cr.execute(
-                    "SELECT id FROM wecom_message WHERE id = %s AND state = 'outgoing' AND claimed_at IS NULL "
-                    "FOR NO KEY UPDATE NOWAIT",
-                    [digest.id],
-                    log_exceptions=False,
-                )
-                taken = not self.env.cr.rowcount
-        except (psycopg2.errors.LockNotAvailable, psycopg2.errors.SerializationFailure):
-            taken = True  # being sent right now (or since this transaction began): start a new digest
-        return digest.browse() if taken else digest
+                locked = compat.try_lock_for_update(digest)
+        except psycopg2.errors.SerializationFailure:
+            locked = digest.browse()  # changed since this transaction began: being sent
+        if not locked:
+            return digest.browse()  # being sent right now: start a new digest
+        locked.invalidate_recordset(["state", "claimed_at"])
+        return locked if locked.state == "outgoing" and not locked.claimed_at else digest.browse()
 
     @api.model
     def _wecom_digest_card(self, user, rows):
