@@ -22,22 +22,18 @@ Needs Odoo (importable, or ODOO_PATH) and PostgreSQL (PGHOST/PGPORT/PGUSER, defa
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 from benchlib import (
-    REPO,
     MockProcess,
     OdooServer,
     Rpc,
     configure_wecom,
-    db_args,
     drop_db,
-    free_port,
+    install_db,
     machine,
     measure_sync,
-    odoo_command,
     odoo_found,
     pg_connect,
 )
@@ -50,32 +46,6 @@ TABLES = (
     "res_partner",
     "res_partner_res_partner_category_rel",
 )
-
-
-def install_db(database, log):
-    """Create ``database`` with wecom_crm installed (no demo data)."""
-    command, core_addons = odoo_command()
-    subprocess.run(
-        [
-            *command,
-            "-d",
-            database,
-            *db_args(),
-            "--addons-path",
-            f"{core_addons},{REPO}",
-            "-i",
-            "wecom_crm",
-            "--stop-after-init",
-            *odoo_found().no_demo_args,
-            "--log-level",
-            "warn",
-            "--http-port",
-            str(free_port()),
-        ],
-        check=True,
-        stdout=log,
-        stderr=log,
-    )
 
 
 def measure(label, rpc, app_id, server_pid, mock, conn):
@@ -114,7 +84,7 @@ def main():
     size = f"{args.customers}/{args.salespeople}"
     try:
         print(f"installing wecom_crm into {args.db} ... (log: {log.name})", flush=True)
-        install_db(args.db, log)
+        install_db(args.db, log, "wecom_crm")
         server = OdooServer(args.db, log).start()
         rpc = Rpc(server.port, args.db)
         app_id = configure_wecom(rpc, mock.url, timeout=30)

@@ -100,8 +100,8 @@ def pg_connect(dbname, autocommit=True):
     return conn
 
 
-def install_db(database, log):
-    """Create ``database`` with wecom_base installed (no demo data); output goes to ``log``."""
+def install_db(database, log, modules="wecom_base"):
+    """Create ``database`` with ``modules`` installed (comma-separated; no demo data); output goes to ``log``."""
     command, core_addons = odoo_command()
     subprocess.run(
         [
@@ -112,7 +112,7 @@ def install_db(database, log):
             "--addons-path",
             f"{core_addons},{REPO}",
             "-i",
-            "wecom_base",
+            modules,
             "--stop-after-init",
             *odoo_found().no_demo_args,
             "--log-level",

@@ -49,3 +49,18 @@ def token(mock, web):
         mock.url + "/cgi-bin/gettoken", params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET}, timeout=5
     ).json()
     return answer["access_token"]
+
+
+@pytest.fixture
+def api(mock, web, token):
+    """``api(path, payload=None, **params)``: call ``/cgi-bin/<path>`` of the mock with ``token`` (POST with a
+    payload, else GET) and return the decoded answer."""
+
+    def api(path, payload=None, **params):
+        url = mock.url + "/cgi-bin/" + path
+        params = {"access_token": token, **params}
+        if payload is not None:
+            return web.post(url, params=params, json=payload, timeout=5).json()
+        return web.get(url, params=params, timeout=5).json()
+
+    return api

@@ -14,11 +14,8 @@ TEMPLATE_ID = SAMPLE_APPROVAL_TEMPLATE["template_id"]
 
 
 @pytest.fixture
-def call(mock, web, token):
-    def call(path, payload):
-        return web.post(mock.url + "/cgi-bin/" + path, params={"access_token": token}, json=payload, timeout=5).json()
-
-    return call
+def call(api):
+    return api
 
 
 @pytest.fixture

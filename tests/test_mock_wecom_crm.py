@@ -35,13 +35,9 @@ CUSTOMERS = [
 
 
 @pytest.fixture
-def call(mock, web, token):
+def call(api):
     def call(path, payload=None, **params):
-        url = mock.url + "/cgi-bin/externalcontact/" + path
-        params = {"access_token": token, **params}
-        if payload is not None:
-            return web.post(url, params=params, json=payload, timeout=5).json()
-        return web.get(url, params=params, timeout=5).json()
+        return api("externalcontact/" + path, payload, **params)
 
     return call
 

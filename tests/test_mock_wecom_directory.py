@@ -8,15 +8,8 @@ DEPARTMENTS, USERS = list(SAMPLE_DEPARTMENTS), list(SAMPLE_USERS)
 
 
 @pytest.fixture
-def call(mock, web, token):
-    def call(path, payload=None, **params):
-        url = mock.url + "/cgi-bin/" + path
-        params = {"access_token": token, **params}
-        if payload is not None:
-            return web.post(url, params=params, json=payload, timeout=5).json()
-        return web.get(url, params=params, timeout=5).json()
-
-    return call
+def call(api):
+    return api
 
 
 @pytest.fixture

@@ -2,27 +2,21 @@
 ``message/update_template_card`` taking each code once."""
 
 import pytest
-import requests
 
 from wecom_base.tests.mock_wecom import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, DEFAULT_SECRET
 
 
 @pytest.fixture
-def call(mock):
-    mock.set_config(token_expires_in=10**6)
-    session = requests.Session()
-    session.trust_env = False
-    token = session.get(
+def call(mock, web):
+    mock.set_config(token_expires_in=10**6)  # before the token is issued
+    token = web.get(
         mock.url + "/cgi-bin/gettoken", params={"corpid": DEFAULT_CORP_ID, "corpsecret": DEFAULT_SECRET}, timeout=5
     ).json()["access_token"]
 
     def call(path, payload):
-        return session.post(
-            mock.url + "/cgi-bin/" + path, params={"access_token": token}, json=payload, timeout=5
-        ).json()
+        return web.post(mock.url + "/cgi-bin/" + path, params={"access_token": token}, json=payload, timeout=5).json()
 
-    yield call
-    session.close()
+    return call
 
 
 def button_card(task_id="odoo_act_1_abc", buttons=None):
