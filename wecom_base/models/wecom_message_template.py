@@ -110,7 +110,9 @@ class WeComMessageTemplate(models.Model):
 
     # ------------------------------------------------------------------ Action menu
     def action_create_server_action(self):
-        """Add "Send <template>" to the Action menu of the template's records."""
+        """Add "Send <template>" to the Action menu of the template's records (the action runs as the superuser:
+        only who may change the template may add it)."""
+        self.check_access("write")
         for template in self.filtered(lambda template: not template.server_action_id):
             action = (
                 self.env["ir.actions.server"]
@@ -129,6 +131,7 @@ class WeComMessageTemplate(models.Model):
         return True
 
     def action_unlink_server_action(self):
+        self.check_access("write")
         self.sudo().server_action_id.unlink()
         return True
 

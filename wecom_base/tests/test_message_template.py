@@ -155,6 +155,18 @@ class TestMessageTemplate(WeComCase):
         self.template.action_unlink_server_action()
         self.assertFalse(action.exists())
 
+    def test_only_who_may_edit_the_template_adds_it_to_the_action_menu(self):
+        """The Action-menu entry runs as the superuser: a WeCom user (who may read templates) cannot add or remove it,
+        over RPC either."""
+        template = self.template.with_user(self.user_wecom)
+        with self.assertRaises(AccessError):
+            template.action_create_server_action()
+        self.assertFalse(self.template.server_action_id)
+        self.template.action_create_server_action()
+        with self.assertRaises(AccessError):
+            template.action_unlink_server_action()
+        self.assertTrue(self.template.server_action_id.exists())
+
     def test_template_model_must_match_action(self):
         with self.assertRaisesRegex(ValidationError, "does not apply"):
             self.env["ir.actions.server"].create(
