@@ -14,4 +14,7 @@
     "data": [
         "views/hr_views.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["wecom_hr/static/tests/tours/*.js"],
+    },
 }

@@ -7,13 +7,13 @@ from unittest.mock import patch
 from urllib.parse import parse_qs, urlsplit
 
 from odoo import fields
-from odoo.exceptions import AccessDenied, UserError
+from odoo.exceptions import AccessDenied, UserError, ValidationError
 from odoo.modules.neutralize import get_neutralization_queries
 from odoo.tests import TransactionCase, new_test_user, tagged
 
 from odoo.addons.wecom_base.lib import WeComApiError
 
-from ..const import CREDENTIAL_TYPE
+from ..const import CREDENTIAL_TYPE, DEFAULT_WEB_LOGIN_URL, PARAM_WEB_LOGIN_URL
 from ..controllers.main import _CallbackLogFilter, local_path
 from .common import MEMBER_USERID, WeComAuthMixin
 
@@ -224,8 +224,11 @@ class TestWeComAuth(WeComAuthMixin, TransactionCase):
             action = settings.action_wecom_auth_test()
         self.assertEqual(self.app.redirect_domain, "odoo.example.com", "read from WeCom (the mock's default)")
         self.assertEqual(action["params"]["type"], "success")
-        self.assertIn("login_type=CorpApp", action["params"]["message"])
-        self.assertIn("%23wechat_redirect", action["params"]["message"].replace("#", "%23"))
+        self.assertEqual(action["params"]["title"], "WeCom login is ready")
+        message = action["params"]["message"]
+        self.assertIn("odoo.example.com", message)
+        self.assertIn(self.app._wecom_auth_redirect_uri(), message)
+        self.assertNotIn("login_type", message, "one sentence, not the login pages' URLs")
         settings = self.env["res.config.settings"].create({})
         self.assertTrue(settings.wecom_auth_ready, settings.wecom_auth_status)
 
@@ -233,7 +236,8 @@ class TestWeComAuth(WeComAuthMixin, TransactionCase):
         self.mock.revoke_tokens()  # the mock's tokens keep the application as it was when they were issued
         action = settings.action_wecom_auth_test()
         self.assertEqual(action["params"]["type"], "warning")
-        self.assertIn("x.cn", action["params"]["title"])
+        self.assertEqual(action["params"]["title"], "WeCom login is not ready")
+        self.assertIn("x.cn", action["params"]["message"])
 
         self.app.copy({"agent_id": 1000004, "secret": "other-secret"})
         settings = self.env["res.config.settings"].create({})
@@ -241,6 +245,30 @@ class TestWeComAuth(WeComAuthMixin, TransactionCase):
         self.assertIn("2 enabled applications", settings.wecom_auth_status)
         with self.assertRaises(UserError):
             settings.action_wecom_auth_test()
+
+    def test_settings_login_pages(self):
+        """The login pages' addresses are set in Settings (a private WeCom or a proxy), checked before they are
+        stored, and empty means WeCom's own."""
+        icp = self.env["ir.config_parameter"].sudo()
+        settings = self.env["res.config.settings"].create(
+            {"wecom_auth_web_login_url": " https://sso.example.cn/login "}
+        )
+        settings.execute()
+        self.assertEqual(icp.get_param(PARAM_WEB_LOGIN_URL), "https://sso.example.cn/login")
+        self.assertTrue(self.app._wecom_auth_url("S", in_client=False).startswith("https://sso.example.cn/login?"))
+        for bad in (
+            "sso.example.cn/login",
+            "http://sso.example.cn/login",
+            "https://sso.example.cn/login?next=1",
+            "https://sso.example.cn/login#x",
+            "javascript:alert(1)",
+        ):
+            with self.subTest(url=bad), self.assertRaises(ValidationError):
+                self.env["res.config.settings"].create({"wecom_auth_web_login_url": bad}).execute()
+            self.assertEqual(icp.get_param(PARAM_WEB_LOGIN_URL), "https://sso.example.cn/login", "nothing stored")
+        self.env["res.config.settings"].create({"wecom_auth_web_login_url": False}).execute()
+        self.assertFalse(icp.get_param(PARAM_WEB_LOGIN_URL))
+        self.assertTrue(self.app._wecom_auth_url("S", in_client=False).startswith(DEFAULT_WEB_LOGIN_URL + "?"))
 
     def test_settings_test_button_reports_wecom_errors(self):
         self.mock.add_fault(path="/cgi-bin/gettoken", errcode=40001, errmsg="invalid credential")

@@ -369,6 +369,8 @@ class WeComApplication(models.Model):
         return result
 
     def _wecom_write_error(self, cr, error):
+        # read by the company's managers (the form, the dashboard): in the company's language, not the worker's
+        self = self.with_context(lang=self.sudo().company_id.partner_id.lang or self.env.lang)  # noqa: PLW0642 - _() reads the frame's self
         message = self._wecom_error_message(error) if isinstance(error, WeComError) else str(error)
         cr.execute("SELECT last_error FROM wecom_application_token WHERE application_id = %s", [self.id])
         row = cr.fetchone()

@@ -30,7 +30,11 @@ class WeComDepartment(models.Model):
     member_ids = fields.Many2many(
         "wecom.member", "wecom_department_member_rel", "department_id", "member_id", string="Members", readonly=True
     )
-    member_count = fields.Integer(compute="_compute_member_count", string="Member Count")
+    member_count = fields.Integer(
+        compute="_compute_member_count",
+        string="Member Count",
+        help="Members of the department and its sub-departments.",
+    )
     active = fields.Boolean(default=True, readonly=True)
 
     def init(self):
@@ -47,11 +51,22 @@ class WeComDepartment(models.Model):
                 department.complete_name = department.name
 
     def _compute_member_count(self):
-        counts = dict(
-            self.env["wecom.member"]._read_group([("department_ids", "in", self.ids)], ["department_ids"], ["__count"])
-        )
+        """Members of the department and of its sub-departments, each once (what *Members* opens), as WeCom's
+        own console counts them: the root counts the whole directory."""
+        tree = self.with_context(active_test=False).search([("id", "child_of", self.ids)])
+        members_by_department = {
+            department.id: set(member_ids)
+            for department, member_ids in self.env["wecom.member"]
+            .with_context(active_test=True)
+            ._read_group([("department_ids", "in", tree.ids)], ["department_ids"], ["id:array_agg"])
+        }
+        paths = [(department.parent_path, department.id) for department in tree]
         for department in self:
-            department.member_count = counts.get(department, 0)
+            members = set()
+            for path, department_id in paths:
+                if department.parent_path and path.startswith(department.parent_path):
+                    members |= members_by_department.get(department_id, set())
+            department.member_count = len(members)
 
     def action_view_members(self):
         """Button: the members of this department and of its sub-departments."""

@@ -131,6 +131,30 @@ class WeComApplication(models.Model):
             "params": {"title": _("WeCom directory synced"), "message": message, "type": "success", "sticky": False},
         }
 
+    @api.model
+    def action_sync_company_directory(self):
+        """Menu *Directory > Sync Directory*: sync the current company's directory from its directory source,
+        or from its only enabled application (which becomes the source).
+
+        :raise UserError: the company has no application to sync from, or several and none is the source
+        """
+        company = self.env.company
+        source = self.search([("company_id", "=", company.id), ("directory_sync", "=", True)], limit=1)
+        if not source:
+            enabled = self.search([("company_id", "=", company.id), ("is_active", "=", True)])
+            if len(enabled) != 1:
+                raise UserError(
+                    _(
+                        "%(company)s has no application that syncs its directory: open the application whose "
+                        "members Odoo should mirror and press Sync Directory there.",
+                        company=company.name,
+                    )
+                    if enabled
+                    else _("Create and enable a WeCom application of %(company)s first.", company=company.name)
+                )
+            source = enabled
+        return source.action_sync_directory()
+
     def _wecom_become_directory_source(self):
         """Make this application its company's directory source, unless another one is.
 

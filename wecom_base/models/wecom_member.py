@@ -2,7 +2,7 @@ from odoo import _, api, fields, models
 
 from .. import compat
 from ..const import MANAGER_GROUP
-from ..tools import check_wecom_group
+from ..tools import check_wecom_group, sort_names_in_pinyin
 
 
 class WeComMember(models.Model):
@@ -11,7 +11,7 @@ class WeComMember(models.Model):
 
     _name = "wecom.member"
     _description = "WeCom Member"
-    _order = "name, userid"
+    _order = "name, userid"  # the name sorts in pinyin order where PostgreSQL has ICU (see init)
     _check_company_auto = True
 
     userid = fields.Char(string="UserID", required=True, readonly=True, index=True)
@@ -53,6 +53,7 @@ class WeComMember(models.Model):
         compat.create_unique_index(
             self.env.cr, "wecom_member_company_userid_uniq", self._table, ["company_id", "userid"]
         )
+        sort_names_in_pinyin(self.env.cr, self._table, "name")
 
     def _wecom_mirror_changed(self):
         """Hook: these members were created, changed or archived by a sync or a callback (``wecom_hr`` follows
@@ -100,10 +101,13 @@ class WeComMember(models.Model):
 
     def action_link_by_email(self):
         """Action: link unlinked members to the Odoo user of their company with the same e-mail (login or
-        e-mail address), when WeCom gave an e-mail and that user has no WeCom User ID yet."""
+        e-mail address), when WeCom gave an e-mail and that user has no WeCom User ID yet. Called on no member
+        (the list's button with nothing selected): every unlinked member of the current companies."""
         self._wecom_check_manager()
         linked = self.env["wecom.member"]
-        for member in self.filtered(lambda m: not m.user_id and m.email and m.status != "exited"):
+        for member in (self or self._wecom_unlinked_members()).filtered(
+            lambda m: not m.user_id and m.email and m.status != "exited"
+        ):
             users = self.env["res.users"]._wecom_find_by_email(member.email, member.company_id)
             users = users.filtered(lambda user: not user.wecom_userid)
             # an administrator is never linked by e-mail: a WeCom login as them stays a manager's manual act
@@ -123,16 +127,25 @@ class WeComMember(models.Model):
         }
 
     def action_create_users(self):
-        """Action: open the wizard that creates Odoo users for the selected members."""
+        """Action: open the wizard that creates Odoo users for the selected members (none selected: for every
+        unlinked member of the current companies)."""
         self._wecom_check_manager()
+        members = self or self._wecom_unlinked_members()
         return {
             "type": "ir.actions.act_window",
             "name": _("Create Odoo Users"),
             "res_model": "wecom.member.user.wizard",
             "view_mode": "form",
             "target": "new",
-            "context": {"default_member_ids": [(6, 0, self.ids)]},
+            "context": {"default_member_ids": [(6, 0, members.ids)]},
         }
+
+    @api.model
+    def _wecom_unlinked_members(self):
+        """The members of the current companies (the company switcher) without an Odoo user, exited ones left out."""
+        return self.search(
+            [("user_id", "=", False), ("status", "!=", "exited"), ("company_id", "in", self.env.companies.ids)]
+        )
 
     def _wecom_check_manager(self):
         check_wecom_group(self.env, MANAGER_GROUP, _("Only WeCom managers can link WeCom members to Odoo users."))

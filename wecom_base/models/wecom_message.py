@@ -215,7 +215,7 @@ class WeComMessage(models.Model):
         ],
         copy=False,
     )
-    failure_reason = fields.Text(copy=False)
+    failure_reason = fields.Text(copy=False, readonly=True)
     queued_date = fields.Datetime(
         copy=False, readonly=True, help="When the message was queued: it gives up on an outage only this long after."
     )

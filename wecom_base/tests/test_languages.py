@@ -1,6 +1,7 @@
 """Texts written in the background (by the outbox's cron, the callback processing) are in the language of who
 reads them, not in the cron's (issue 27): a Chinese author reads why the message failed in Chinese."""
 
+from odoo.exceptions import UserError
 from odoo.tests import new_test_user, tagged
 
 from .. import compat
@@ -35,6 +36,25 @@ class TestLanguages(WeComCase):
         )
         self.env["wecom.message"]._cron_process_queue()
         self.assertIn("None of the recipients is valid", message.failure_reason)
+
+    def test_application_error_in_the_companys_language(self):
+        """The token error kept on the application (its form, the dashboard) is for the company's managers."""
+        self.company.partner_id.lang = "zh_CN"
+        self.app.secret = "wrong-secret"
+        # assertRaisesRegex, not Odoo's assertRaises: that one rolls back what the failure stored
+        with self.assertRaisesRegex(UserError, "40001") as caught:
+            self.app.get_access_token()
+        self.assertNotIn("企业微信", str(caught.exception), "the one who pressed reads their own language")
+        self.assertIn("企业微信错误 40001", self.app.last_error)
+
+    def test_access_rights_heading_translated(self):
+        """The heading of the WeCom groups in a user's Access Rights: 18.0's module category, 19.0's privilege
+        (created by compat.setup_groups at install, and translated from the .po like the category)."""
+        group = self.env.ref("wecom_base.group_wecom_user")
+        heading = group[compat.GROUP_CATEGORY]
+        self.assertTrue(heading)
+        self.assertEqual(heading.with_context(lang="en_US").name, "WeCom")
+        self.assertEqual(heading.with_context(lang="zh_CN").name, "企业微信")
 
     def test_event_result_in_the_companys_language(self):
         self.company.partner_id.lang = "zh_CN"

@@ -140,3 +140,83 @@ class WeComTourCase(WeComMockMixin, HttpCase):
         self.start_tour(
             f"/odoo/action-wecom_base.wecom_callback_action/{callback.id}", "wecom_base_tour_callback_zh", login="admin"
         )
+
+    def test_chinese_company_reads_background_texts_in_chinese(self):
+        """Issue 27: for a Chinese company and admin, the AgentId reads 1000002 and the failure reason and event
+        result written in the background (in English workers) read in Chinese."""
+        compat.load_language(self.env, "zh_CN", ["base", "web", "mail", "wecom_base"])
+        self.env.company.partner_id.lang = "zh_CN"
+        admin = self.env.ref("base.user_admin")
+        admin.lang = "zh_CN"
+        app = self.env["wecom.application"].create(
+            {"app_name": "Tour Notifications", "agent_id": MOCK_AGENT_ID, "secret": MOCK_SECRET}
+        )
+        self.mock.add_fault(path="/cgi-bin/message/send", errcode=81013, errmsg="all invalid")
+        message = self.env["wecom.message"].with_user(admin).wecom_send(app, userids=["nobody"], content="x")
+        self.env["wecom.message"]._cron_process_queue()
+        self.assertEqual(message.state, "exception")
+        callback = self.env["wecom.callback"].create({"application_id": app.id})
+        event = self.env["wecom.callback.event"].create(
+            {
+                "callback_id": callback.id,
+                "msg_type": "event",
+                "event": "no_such_event",
+                "dedupe_key": "tour-zh-1",
+                "raw_xml": "<xml><MsgType>event</MsgType><Event>no_such_event</Event></xml>",
+                "state": "new",
+            }
+        )
+        event._wecom_process()
+        self.start_tour(
+            "/odoo/action-wecom_base.wecom_application_action", "wecom_base_tour_zh_agent_id", login="admin"
+        )
+        self.start_tour(
+            f"/odoo/action-wecom_base.wecom_message_action/{message.id}", "wecom_base_tour_zh_failure", login="admin"
+        )
+        self.start_tour(
+            "/odoo/action-wecom_base.wecom_callback_event_action", "wecom_base_tour_zh_event", login="admin"
+        )
+
+    def test_automation_rule_sends_a_templated_message(self):
+        """Issue 27: an automation rule "when a contact's city changes, tell its salesperson in WeCom" runs when a
+        user changes the city in the contact's form."""
+        if "base.automation" not in self.env:
+            self.skipTest("base_automation is not installed in this database")
+        app = self.env["wecom.application"].create(
+            {"app_name": "Tour Notifications", "agent_id": MOCK_AGENT_ID, "secret": MOCK_SECRET}
+        )
+        partner = self.env["res.partner"].create({"name": "Acme", "city": "Shanghai", "user_id": self.recipient.id})
+        partner_model = self.env["ir.model"]._get("res.partner")
+        template = self.env["wecom.message.template"].create(
+            {
+                "name": "Contact moved",
+                "model_id": partner_model.id,
+                "application_id": app.id,
+                "content": "{{ object.name }} moved to {{ object.city }}",
+                "user_field": "user_id",
+            }
+        )
+        action = self.env["ir.actions.server"].create(
+            {
+                "name": "Tell the salesperson",
+                "model_id": partner_model.id,
+                "state": "wecom",
+                "wecom_template_id": template.id,
+            }
+        )
+        self.env["base.automation"].create(
+            {
+                "name": "Tell the salesperson when a contact moves",
+                "model_id": partner_model.id,
+                "trigger": "on_create_or_write",
+                "trigger_field_ids": [(6, 0, self.env["ir.model.fields"]._get("res.partner", "city").ids)],
+                "action_server_ids": [(4, action.id)],
+            }
+        )
+        self.start_tour(f"/odoo/res.partner/{partner.id}", "wecom_base_tour_automation", login="admin")
+        self.env.invalidate_all()
+        message = self.env["wecom.message"].search([("application_id", "=", app.id)])
+        self.assertEqual(message.mapped("content"), ["Acme moved to Beijing"])
+        self.env["wecom.message"]._cron_process_queue()
+        self.assertEqual(message.state, "sent")
+        self.assertEqual([m["payload"]["touser"] for m in self.mock.messages()], [RECIPIENT_USERID])

@@ -95,6 +95,25 @@ class TestWeComDirectorySync(DirectoryMixin, WeComCase):
             "search by department takes sub-departments",
         )
 
+    def test_member_counts_take_sub_departments(self):
+        """A department counts its sub-departments' members, each once: the root counts the whole directory."""
+        self.app._wecom_sync_directory()
+        counts = {wecom_id: self.department(wecom_id).member_count for wecom_id in (1, 2, 3, 4)}
+        # zhangsan is in Sales and R&D (counted once at the root), lisi in East under Sales, wangwu in R&D
+        self.assertEqual(counts, {1: 3, 2: 2, 3: 1, 4: 2})
+        self.member("lisi").action_archive()
+        self.department(2).invalidate_recordset(["member_count"])
+        self.assertEqual(self.department(2).member_count, 1, "archived members are not counted")
+
+    def test_members_sort_in_pinyin(self):
+        """Members sort as WeCom's contact list does (pinyin), not by code point (张 U+5F20 < 李 < 王)."""
+        self.env.cr.execute("SELECT 1 FROM pg_collation WHERE collname = 'zh-x-icu'")
+        if not self.env.cr.fetchone():
+            self.skipTest("this PostgreSQL has no ICU collation zh-x-icu")
+        self.app._wecom_sync_directory()
+        names = self.env["wecom.member"].with_context(active_test=False).search([("company_id", "=", self.company.id)])
+        self.assertEqual(names.mapped("name"), ["李四", "王五", "张三"])
+
     def test_large_directory_first_sync(self):
         self.mock.generate_directory(departments=100, users=2000, seed=3)
         users = {u["userid"]: u for u in self.mock.directory()["users"]}
@@ -240,6 +259,41 @@ class TestWeComDirectorySync(DirectoryMixin, WeComCase):
         with self.assertRaises(AccessError):
             self.members().with_user(self.user_wecom).action_link_by_email()
 
+    def test_list_buttons_without_selection_act_on_unlinked_members(self):
+        """Issue 27: the members list's buttons show with nothing selected and then take every unlinked member."""
+        self.mock.set_directory(DEPARTMENTS, USERS, private_fields=True)
+        self.app._wecom_sync_directory()
+        user = new_test_user(self.env, login="zs@example.com", groups="base.group_user")
+        nothing = self.env["wecom.member"].with_user(self.user_manager)
+        nothing.action_link_by_email()
+        self.assertEqual(user.wecom_userid, "zhangsan")
+        action = nothing.action_create_users()
+        self.assertEqual(
+            action["context"]["default_member_ids"], [(6, 0, (self.member("lisi") | self.member("wangwu")).ids)]
+        )
+        with self.assertRaises(AccessError):
+            self.env["wecom.member"].with_user(self.user_wecom).action_create_users()
+
+    def test_sync_menu_uses_the_company_source(self):
+        """Directory > Sync Directory syncs from the company's source, or its only enabled application."""
+        menu = self.env.ref("wecom_base.menu_wecom_directory_sync")
+        self.assertEqual(menu.action, self.env.ref("wecom_base.wecom_directory_sync_action"))
+        applications = self.env["wecom.application"]
+        with self.assertRaises(AccessError):
+            applications.with_user(self.user_wecom).action_sync_company_directory()
+        self.assertFalse(self.members())
+        applications.with_user(self.user_manager).action_sync_company_directory()
+        self.assertEqual(len(self.members()), 3)
+        self.app.directory_sync = False
+        applications.with_user(self.user_manager).action_sync_company_directory()
+        self.assertTrue(self.app.directory_sync, "the only enabled application became the source")
+        self.app.directory_sync = False
+        self.env["wecom.application"].create(
+            {"app_name": "Other", "agent_id": 1000099, "secret": "other-secret", "company_id": self.company.id}
+        )
+        with self.assertRaisesRegex(UserError, "has no application that syncs its directory"):
+            applications.with_user(self.user_manager).action_sync_company_directory()
+
     def test_wizard_creates_users_without_password(self):
         self.app._wecom_sync_directory()
         members = self.member("lisi") | self.member("wangwu")
@@ -312,7 +366,7 @@ class TestWeComDirectorySync(DirectoryMixin, WeComCase):
         self.assertEqual(
             self.env["wecom.member"].search(action["domain"]), self.member("zhangsan") | self.member("lisi")
         )
-        self.assertEqual(self.department(2).member_count, 1)
+        self.assertEqual(self.department(2).member_count, 2, "the count is what the button opens")
         reader = self.env["wecom.member"].with_user(self.user_wecom)
         self.assertEqual(len(reader.search([])), 3)
         with self.assertRaises(AccessError):

@@ -1,1 +1,2 @@
 from . import test_wecom_hr
+from . import test_tour
