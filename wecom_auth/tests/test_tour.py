@@ -1,23 +1,18 @@
 """Browser tours (wecom_auth/static/tests/tours/wecom_auth_tour.js) in a headless Chromium: the login page and
 the Settings section; skipped with the reason when this machine cannot run them (wecom_base's
-``browser_missing_reason``)."""
+``WeComTourMixin``)."""
 
 from odoo.tests import HttpCase, tagged
 
-from odoo.addons.wecom_base.tests.test_tour import browser_missing_reason
+from odoo.addons.wecom_base.tests.common import WeComTourMixin
 
 from .common import MEMBER_USERID, WeComAuthMixin
 
 
 @tagged("post_install", "-at_install")
-class WeComAuthTourCase(WeComAuthMixin, HttpCase):
-    WECOM_TIMEOUT = "5"
-
+class WeComAuthTourCase(WeComTourMixin, WeComAuthMixin, HttpCase):
     def setUp(self):
         super().setUp()
-        reason = browser_missing_reason()
-        if reason:
-            self.skipTest(f"browser tour not run: {reason}")
         self.trust_this_host()
 
     def test_login_page_button(self):

@@ -7,15 +7,18 @@ import it too) listens on 127.0.0.1. It is started in this process on a free por
 alike.
 """
 
+import importlib.util
 import os
 import threading
 import time
+import unittest
 from contextlib import contextmanager
 from unittest.mock import patch
 from urllib.parse import urlencode
 
 from odoo import SUPERUSER_ID, api
 from odoo.tests import TransactionCase, new_test_user
+from odoo.tools.misc import file_path
 
 from .. import compat
 from ..compat import registry_lock_released  # noqa: F401 - part of the test kit
@@ -259,3 +262,41 @@ class WeComNoWriteMixin:
             yield
             self.env.flush_all()
         self.assertEqual(writes, [], msg)
+
+
+# ---------------------------------------------------------------- browser tours
+def browser_missing_reason():
+    """Why the browser tours cannot run here, or None when they can."""
+    from odoo.tests import common  # noqa: PLC0415 - Odoo's own browser lookup
+
+    try:
+        common._find_executable()
+    except unittest.SkipTest:
+        return (
+            "no Chromium or Google Chrome on the PATH (looked for google-chrome, chromium, chromium-browser, "
+            "google-chrome-stable): install one (Debian: apt-get install chromium) to run the browser tours"
+        )
+    if importlib.util.find_spec("websocket") is None:
+        return "the Python package websocket-client is not installed (Odoo drives Chromium with it)"
+    for asset in ("web/static/lib/owl/owl.js", "web/static/lib/bootstrap/scss/_variables.scss"):
+        try:
+            file_path(asset)
+        except FileNotFoundError:
+            return (
+                f"this Odoo tree has no {asset}: its static/lib folders are missing (a source copy made without "
+                "them), so the web client cannot load"
+            )
+    return None
+
+
+class WeComTourMixin:
+    """For the ``HttpCase`` browser tours against the mock WeCom (before ``WeComMockMixin`` in the bases): a short
+    WeCom timeout, and each test skipped, saying why, where this machine cannot run a tour."""
+
+    WECOM_TIMEOUT = "5"
+
+    def setUp(self):
+        super().setUp()
+        reason = browser_missing_reason()
+        if reason:
+            self.skipTest(f"browser tour not run: {reason}")

@@ -8,48 +8,18 @@ They skip, saying why, when this machine cannot run them: no Chromium/Chrome on 
 ``static/lib`` files.
 """
 
-import importlib.util
-import unittest
-
 from odoo.tests import HttpCase, new_test_user, tagged
-from odoo.tools.misc import file_path
 
 from .. import compat
-from .common import MOCK_AGENT_ID, MOCK_SECRET, WeComMockMixin
+from .common import MOCK_AGENT_ID, MOCK_SECRET, WeComMockMixin, WeComTourMixin
 
 TOUR_APP_NAME = "Tour Notifications"  # as in the tour
 TOUR_MESSAGE = "Hello from the wecom_base tour"  # as in the tour
 RECIPIENT_USERID = "TourRecipient"
 
 
-def browser_missing_reason():
-    """Why the browser tours cannot run here, or None when they can."""
-    from odoo.tests import common  # noqa: PLC0415 - Odoo's own browser lookup
-
-    try:
-        common._find_executable()
-    except unittest.SkipTest:
-        return (
-            "no Chromium or Google Chrome on the PATH (looked for google-chrome, chromium, chromium-browser, "
-            "google-chrome-stable): install one (Debian: apt-get install chromium) to run the browser tours"
-        )
-    if importlib.util.find_spec("websocket") is None:
-        return "the Python package websocket-client is not installed (Odoo drives Chromium with it)"
-    for asset in ("web/static/lib/owl/owl.js", "web/static/lib/bootstrap/scss/_variables.scss"):
-        try:
-            file_path(asset)
-        except FileNotFoundError:
-            return (
-                f"this Odoo tree has no {asset}: its static/lib folders are missing (a source copy made without "
-                "them), so the web client cannot load"
-            )
-    return None
-
-
 @tagged("post_install", "-at_install")
-class WeComTourCase(WeComMockMixin, HttpCase):
-    WECOM_TIMEOUT = "5"
-
+class WeComTourCase(WeComTourMixin, WeComMockMixin, HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
@@ -60,12 +30,6 @@ class WeComTourCase(WeComMockMixin, HttpCase):
         cls.wecom_user = new_test_user(
             cls.env, login="wecom_tour_user", groups="base.group_user,wecom_base.group_wecom_user"
         )
-
-    def setUp(self):
-        super().setUp()
-        reason = browser_missing_reason()
-        if reason:
-            self.skipTest(f"browser tour not run: {reason}")
 
     def test_admin_creates_application_and_sends_message(self):
         """An admin creates an application, tests its connection, then sends a text message to a user."""

@@ -2,20 +2,11 @@
 
 from odoo.tests import HttpCase, tagged
 
-from .common import MOCK_AGENT_ID, MOCK_SECRET, WeComMockMixin
-from .test_tour import browser_missing_reason
+from .common import MOCK_AGENT_ID, MOCK_SECRET, WeComMockMixin, WeComTourMixin
 
 
 @tagged("post_install", "-at_install")
-class WeComDashboardTourCase(WeComMockMixin, HttpCase):
-    WECOM_TIMEOUT = "5"
-
-    def setUp(self):
-        super().setUp()
-        reason = browser_missing_reason()
-        if reason:
-            self.skipTest(f"browser tour not run: {reason}")
-
+class WeComDashboardTourCase(WeComTourMixin, WeComMockMixin, HttpCase):
     def test_dashboard_retry_all(self):
         """The WeCom app opens on the dashboard; Retry all queues the failed message, the outbox sends it."""
         app = self.env["wecom.application"].create(

@@ -3,8 +3,7 @@ the mock WeCom; skipped, saying why, where the browser tours cannot run (see wec
 
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from odoo.addons.wecom_base.tests.common import MOCK_AGENT_ID, MOCK_SECRET, WeComMockMixin
-from odoo.addons.wecom_base.tests.test_tour import browser_missing_reason
+from odoo.addons.wecom_base.tests.common import MOCK_AGENT_ID, MOCK_SECRET, WeComMockMixin, WeComTourMixin
 
 from .test_wecom_hr import DEPARTMENTS
 
@@ -12,15 +11,7 @@ USERS = [{"userid": "lisi", "name": "李四", "department": [2], "position": "Sa
 
 
 @tagged("post_install", "-at_install")
-class TestWeComHrTour(WeComMockMixin, HttpCase):
-    WECOM_TIMEOUT = "5"
-
-    def setUp(self):
-        super().setUp()
-        reason = browser_missing_reason()
-        if reason:
-            self.skipTest(f"browser tour not run: {reason}")
-
+class TestWeComHrTour(WeComTourMixin, WeComMockMixin, HttpCase):
     def test_employee_follows_a_user_linked_from_the_directory(self):
         """Issue 27: Link by E-mail (Members list, nothing selected) links the member; its employee follows the
         user at once, without Sync Employees."""
