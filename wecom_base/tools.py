@@ -167,8 +167,8 @@ def check_wecom_group(env, group, message):
 
 
 # ---------------------------------------------------------------- sorting names
-# PostgreSQL's ICU collation for Chinese: Chinese names in pinyin order (李四 before 王五 before 张三), then Latin
-# ones alphabetically. Odoo creates its databases with the C collation, which sorts by code point.
+# PostgreSQL's ICU collation for Chinese: Chinese names in pinyin order (Li Si before Wang Wu before Zhang San),
+# then Latin ones alphabetically. Odoo creates its databases with the C collation, which sorts by code point.
 CHINESE_COLLATION = "zh-x-icu"
 
 

@@ -17,7 +17,7 @@ unknown template, 301011 an unknown ``sp_no``, 40058 a missing or malformed para
 import json
 import time
 
-from .server import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, Handler, MockState, MockWeComControl, _json_object, mask
+from .server import DEFAULT_AGENT_ID, DEFAULT_CORP_ID, MockWeComControl, plug_part
 
 ERRCODE_APPROVAL_REQUIRED_MISSING = 301025
 ERRCODE_APPROVAL_TEMPLATE_NOT_FOUND = 301002
@@ -251,13 +251,6 @@ def approval_change_xml(info, corp_id=DEFAULT_CORP_ID, agent_id=DEFAULT_AGENT_ID
     )
 
 
-def _approvals(handler):
-    state = handler.state
-    if getattr(state, "approvals", None) is None:
-        state.approvals = MockApprovals()
-    return state.approvals
-
-
 def _approval_payload(handler, query, body):
     """The JSON body of an approval API call once the token is checked, or None once an error is answered."""
     if handler._token_app(query) is None:
@@ -306,58 +299,37 @@ def api_oa_getapprovaldetail(handler, query, body):
     return handler._json({"errcode": 0, "errmsg": "ok", "info": info})
 
 
-Handler.ROUTES.update(
+def _approval_decide(handler, approvals, data):
+    state = handler.state
+    info = approvals.decide(
+        data["sp_no"], data["sp_status"], data.get("userid") or "", data.get("speech") or "", state.now()
+    )
+    xml = approval_change_xml(
+        info,
+        corp_id=data.get("corp_id") or DEFAULT_CORP_ID,
+        agent_id=data.get("agent_id") or DEFAULT_AGENT_ID,
+        event_time=state.now(),
+    )
+    return handler._json({"ok": True, "info": info, "callback_xml": xml})
+
+
+_approvals = plug_part(
+    "approvals",
+    MockApprovals,
+    "/_mock/approval",
     {
+        ("GET", "/_mock/approval"): lambda handler, approvals, data: handler._json(approvals.snapshot()),
+        ("POST", "/_mock/approval/templates"): lambda handler, approvals, data: approvals.set_templates(
+            data.get("templates") or ()
+        ),
+        ("POST", "/_mock/approval/decide"): _approval_decide,
+    },
+    routes={
         "/cgi-bin/oa/gettemplatedetail": api_oa_gettemplatedetail,
         "/cgi-bin/oa/applyevent": api_oa_applyevent,
         "/cgi-bin/oa/getapprovaldetail": api_oa_getapprovaldetail,
-    }
+    },
 )
-
-_mock_state_reset = MockState.reset
-_handler_control = Handler._control
-
-
-def _reset_with_approvals(self):
-    with self.lock:
-        _mock_state_reset(self)
-        self.approvals = MockApprovals()
-
-
-def _control_with_approvals(self, path, body):
-    if not path.startswith("/_mock/approval"):
-        return _handler_control(self, path, body)
-    data = _json_object(body)
-    if data is None:
-        return self._json({"ok": False, "error": "the body must be a JSON object"}, status=400)
-    state = self.state
-    try:
-        with state.lock:
-            approvals = _approvals(self)
-            if (self.command, path) == ("GET", "/_mock/approval"):
-                return self._json(approvals.snapshot())
-            if (self.command, path) == ("POST", "/_mock/approval/templates"):
-                approvals.set_templates(data.get("templates") or ())
-            elif (self.command, path) == ("POST", "/_mock/approval/decide"):
-                info = approvals.decide(
-                    data["sp_no"], data["sp_status"], data.get("userid") or "", data.get("speech") or "", state.now()
-                )
-                xml = approval_change_xml(
-                    info,
-                    corp_id=data.get("corp_id") or DEFAULT_CORP_ID,
-                    agent_id=data.get("agent_id") or DEFAULT_AGENT_ID,
-                    event_time=state.now(),
-                )
-                return self._json({"ok": True, "info": info, "callback_xml": xml})
-            else:
-                return self._json({"ok": False, "error": "unknown control path"}, status=404)
-    except (TypeError, ValueError, KeyError) as exc:
-        return self._json({"ok": False, "error": mask(str(exc))}, status=400)
-    return self._json({"ok": True})
-
-
-MockState.reset = _reset_with_approvals
-Handler._control = _control_with_approvals
 
 
 def _control_set_approval_templates(self, templates=(SAMPLE_APPROVAL_TEMPLATE,)):

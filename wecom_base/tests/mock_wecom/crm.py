@@ -22,7 +22,7 @@ a bad ``userid_list`` (empty or over 100), ``limit`` (over 100) or ``cursor``. `
 import json
 import random
 
-from .server import ERRCODE_INVALID_PARAMETER, Handler, MockState, MockWeComControl, _json_object, mask
+from .server import ERRCODE_INVALID_PARAMETER, MockWeComControl, plug_part
 
 ERRCODE_NOT_EXTERNAL_CONTACT = 84061
 BATCH_MAX_USERS = 100
@@ -265,13 +265,6 @@ class MockCrm:
         )
 
 
-def _crm(handler):
-    state = handler.state
-    if getattr(state, "crm", None) is None:
-        state.crm = MockCrm()
-    return state.crm
-
-
 def api_get_follow_user_list(handler, query, body):
     if handler._token_app(query) is None:
         return None
@@ -359,51 +352,25 @@ def api_get_corp_tag_list(handler, query, body):
     return handler._json({"errcode": 0, "errmsg": "ok", "tag_group": groups})
 
 
-Handler.ROUTES.update(
+_crm = plug_part(
+    "crm",
+    MockCrm,
+    "/_mock/crm",
     {
+        ("GET", "/_mock/crm"): lambda handler, crm, data: handler._json(crm.snapshot()),
+        ("POST", "/_mock/crm"): lambda handler, crm, data: crm.replace(
+            data.get("customers") or (), data.get("tag_groups") or (), data.get("follow_users") or ()
+        ),
+        ("POST", "/_mock/crm/generate"): lambda handler, crm, data: crm.generate(**data),
+        ("POST", "/_mock/crm/change"): lambda handler, crm, data: crm.change(**data),
+    },
+    routes={
         "/cgi-bin/externalcontact/get_follow_user_list": api_get_follow_user_list,
         "/cgi-bin/externalcontact/batch/get_by_user": api_batch_get_by_user,
         "/cgi-bin/externalcontact/get": api_get,
         "/cgi-bin/externalcontact/get_corp_tag_list": api_get_corp_tag_list,
-    }
+    },
 )
-
-_mock_state_reset = MockState.reset
-_handler_control = Handler._control
-
-
-def _reset_with_crm(self):
-    with self.lock:
-        _mock_state_reset(self)
-        self.crm = MockCrm()
-
-
-def _control_with_crm(self, path, body):
-    if path != "/_mock/crm" and not path.startswith("/_mock/crm/"):
-        return _handler_control(self, path, body)
-    data = _json_object(body)
-    if data is None:
-        return self._json({"ok": False, "error": "the body must be a JSON object"}, status=400)
-    try:
-        with self.state.lock:
-            crm = _crm(self)
-            if (self.command, path) == ("GET", "/_mock/crm"):
-                return self._json(crm.snapshot())
-            if (self.command, path) == ("POST", "/_mock/crm"):
-                crm.replace(data.get("customers") or (), data.get("tag_groups") or (), data.get("follow_users") or ())
-            elif (self.command, path) == ("POST", "/_mock/crm/generate"):
-                crm.generate(**data)
-            elif (self.command, path) == ("POST", "/_mock/crm/change"):
-                crm.change(**data)
-            else:
-                return self._json({"ok": False, "error": "unknown control path"}, status=404)
-    except (TypeError, ValueError, KeyError) as exc:
-        return self._json({"ok": False, "error": mask(str(exc))}, status=400)
-    return self._json({"ok": True})
-
-
-MockState.reset = _reset_with_crm
-Handler._control = _control_with_crm
 
 
 def _control_set_crm(self, customers=(), tag_groups=(), follow_users=()):

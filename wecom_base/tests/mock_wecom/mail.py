@@ -22,7 +22,7 @@ button list; 40145 for an unknown, used or expired ``response_code``.
 import re
 import secrets
 
-from .server import Handler, MockState, MockWeComControl, _json_object, mask
+from .server import Handler, MockWeComControl, _json_object, mask, plug_part
 
 INTERACTIVE_CARD_TYPES = frozenset({"button_interaction", "vote_interaction", "multiple_interaction"})
 TASK_ID_RE = re.compile(r"^[0-9A-Za-z_\-@]{1,128}$")
@@ -49,13 +49,6 @@ class MockCards:
             "cards": {task_id: dict(card) for (_agent, task_id), card in self.cards.items()},
             "updates": list(self.updates),
         }
-
-
-def _cards(handler):
-    state = handler.state
-    if getattr(state, "cards", None) is None:
-        state.cards = MockCards()
-    return state.cards
 
 
 def _card_problem(card):
@@ -160,46 +153,28 @@ def api_message_update_template_card(handler, query, body):
     return handler._err(0, "ok")
 
 
-Handler.ROUTES.update(
+def _cards_click(handler, cards, data):
+    task_id, userid = str(data.get("task_id") or ""), str(data.get("userid") or "")
+    card = next((card for (_agent, task), card in cards.cards.items() if task == task_id), None)
+    if card is None or not userid:
+        return handler._json({"ok": False, "error": mask(f"no card {task_id!r} or no userid")}, status=400)
+    code = cards.issue(card["agentid"], task_id, userid, handler.state.now())
+    return handler._json({"ok": True, "response_code": code, "agentid": card["agentid"]})
+
+
+_cards = plug_part(
+    "cards",
+    MockCards,
+    "/_mock/mail",
     {
+        ("GET", "/_mock/mail/cards"): lambda handler, cards, data: handler._json(cards.snapshot()),
+        ("POST", "/_mock/mail/click"): _cards_click,
+    },
+    routes={
         "/cgi-bin/message/send": api_message_send_with_cards,
         "/cgi-bin/message/update_template_card": api_message_update_template_card,
-    }
+    },
 )
-
-_mock_state_reset = MockState.reset
-_handler_control = Handler._control
-
-
-def _reset_with_cards(self):
-    with self.lock:
-        _mock_state_reset(self)
-        self.cards = MockCards()
-
-
-def _control_with_cards(self, path, body):
-    if not path.startswith("/_mock/mail/"):
-        return _handler_control(self, path, body)
-    data = _json_object(body) if body.strip() else {}
-    if data is None:
-        return self._json({"ok": False, "error": "the body must be a JSON object"}, status=400)
-    state = self.state
-    with state.lock:
-        cards = _cards(self)
-        if (self.command, path) == ("GET", "/_mock/mail/cards"):
-            return self._json(cards.snapshot())
-        if (self.command, path) == ("POST", "/_mock/mail/click"):
-            task_id, userid = str(data.get("task_id") or ""), str(data.get("userid") or "")
-            card = next((card for (_agent, task), card in cards.cards.items() if task == task_id), None)
-            if card is None or not userid:
-                return self._json({"ok": False, "error": mask(f"no card {task_id!r} or no userid")}, status=400)
-            code = cards.issue(card["agentid"], task_id, userid, state.now())
-            return self._json({"ok": True, "response_code": code, "agentid": card["agentid"]})
-    return self._json({"ok": False, "error": "unknown control path"}, status=404)
-
-
-MockState.reset = _reset_with_cards
-Handler._control = _control_with_cards
 
 
 def _control_card_click(self, task_id, userid, key=None):

@@ -1234,11 +1234,52 @@ class MockDirectory:
         }
 
 
-def _directory(handler):
-    state = handler.state
-    if getattr(state, "directory", None) is None:
-        state.directory = MockDirectory()
-    return state.directory
+def plug_part(attr, factory, prefix, commands, routes=None):
+    """Plug a part of the mock WeCom in (the directory here; approvals, customer contact and mail cards in their
+    modules):
+
+    - ``routes``: WeCom API paths and their handlers, added to ``Handler.ROUTES``;
+    - ``state.<attr>`` holds a ``factory()``, made anew by every reset;
+    - ``commands``: ``{(method, control path): command(handler, part, data)}`` for the control paths under
+      ``prefix`` (``/_mock/<name>`` and below). Each runs under the state lock with the request's JSON object;
+      it returns a response, or None for ``{"ok": true}``. A ``TypeError``, ``ValueError`` or ``KeyError`` it
+      raises answers 400 with its (masked) message, an unknown path 404.
+
+    :return: ``part(handler)``, the part of the handler's state (made when missing)
+    """
+    Handler.ROUTES.update(routes or {})
+    reset, control = MockState.reset, Handler._control
+
+    def part(handler):
+        state = handler.state
+        if getattr(state, attr, None) is None:
+            setattr(state, attr, factory())
+        return getattr(state, attr)
+
+    def reset_with_part(self):
+        with self.lock:
+            reset(self)
+            setattr(self, attr, factory())
+
+    def control_with_part(self, path, body):
+        if path != prefix and not path.startswith(prefix + "/"):
+            return control(self, path, body)
+        data = _json_object(body)
+        if data is None:
+            return self._json({"ok": False, "error": "the body must be a JSON object"}, status=400)
+        command = commands.get((self.command, path))
+        if command is None:
+            return self._json({"ok": False, "error": "unknown control path"}, status=404)
+        try:
+            with self.state.lock:
+                response = command(self, part(self), data)
+        except (TypeError, ValueError, KeyError) as exc:
+            return self._json({"ok": False, "error": mask(str(exc))}, status=400)
+        return self._json({"ok": True}) if response is None else response
+
+    MockState.reset = reset_with_part
+    Handler._control = control_with_part
+    return part
 
 
 def _directory_departments(handler, query):
@@ -1342,56 +1383,33 @@ def api_user_get(handler, query, body):
     return handler._json({"errcode": 0, "errmsg": "ok", **user})
 
 
-Handler.ROUTES.update(
+def _directory_generate(handler, directory, data):
+    if "private_fields" in data:
+        directory.private_fields = bool(data.pop("private_fields"))
+    directory.generate(**data)
+
+
+_directory = plug_part(
+    "directory",
+    MockDirectory,
+    "/_mock/directory",
     {
+        ("GET", "/_mock/directory"): lambda handler, directory, data: handler._json(directory.snapshot()),
+        ("POST", "/_mock/directory"): lambda handler, directory, data: directory.replace(
+            data.get("departments") or (), data.get("users") or (), data.get("private_fields")
+        ),
+        ("POST", "/_mock/directory/generate"): _directory_generate,
+        ("POST", "/_mock/directory/change"): lambda handler, directory, data: directory.change(**data),
+    },
+    routes={
         "/cgi-bin/department/list": api_department_list,
         "/cgi-bin/department/simplelist": api_department_simplelist,
         "/cgi-bin/user/list_id": api_user_list_id,
         "/cgi-bin/user/list": api_user_list,
         "/cgi-bin/user/simplelist": api_user_simplelist,
         "/cgi-bin/user/get": api_user_get,
-    }
+    },
 )
-
-_mock_state_reset = MockState.reset
-_handler_control = Handler._control
-
-
-def _reset_with_directory(self):
-    with self.lock:
-        _mock_state_reset(self)
-        self.directory = MockDirectory()
-
-
-def _control_with_directory(self, path, body):
-    if not path.startswith("/_mock/directory"):
-        return _handler_control(self, path, body)
-    data = _json_object(body)
-    if data is None:
-        return self._json({"ok": False, "error": "the body must be a JSON object"}, status=400)
-    state = self.state
-    try:
-        with state.lock:
-            directory = _directory(self)
-            if (self.command, path) == ("GET", "/_mock/directory"):
-                return self._json(directory.snapshot())
-            if (self.command, path) == ("POST", "/_mock/directory"):
-                directory.replace(data.get("departments") or (), data.get("users") or (), data.get("private_fields"))
-            elif (self.command, path) == ("POST", "/_mock/directory/generate"):
-                if "private_fields" in data:
-                    directory.private_fields = bool(data.pop("private_fields"))
-                directory.generate(**data)
-            elif (self.command, path) == ("POST", "/_mock/directory/change"):
-                directory.change(**data)
-            else:
-                return self._json({"ok": False, "error": "unknown control path"}, status=404)
-    except (TypeError, ValueError, KeyError) as exc:
-        return self._json({"ok": False, "error": mask(str(exc))}, status=400)
-    return self._json({"ok": True})
-
-
-MockState.reset = _reset_with_directory
-Handler._control = _control_with_directory
 
 
 def _control_set_directory(self, departments=(), users=(), private_fields=False):
