@@ -1108,6 +1108,9 @@ class WeComMessage(models.Model):
                 raise ValidationError(
                     self.env._("Argument articles: unknown keys %(keys)s.", keys=", ".join(sorted(unknown)))
                 )
+            if not (article.get("title") and article.get("url")):
+                # both are required columns: refused here rather than by the database
+                raise ValidationError(self.env._("Argument articles: every article needs a title and a URL."))
             article_commands.append((0, 0, {key: article.get(key) or False for key in ARTICLE_KEYS}))
         attachment_ids = self._wecom_resolve_many("attachment", attachment, "ir.attachment")
         return {

@@ -23,6 +23,7 @@ from . import test_migrations
 from . import test_callback_setup
 from . import test_languages
 from . import test_message_form
+from . import test_message_composer
 from . import test_message_template
 from . import test_dashboard
 from . import test_tour_dashboard

@@ -313,6 +313,8 @@ class TestWeComMessage(WeComCase):
             (dict(userids=[True]), "Argument userids"),
             (dict(users=[999999]), "Argument users: unknown"),
             (dict(articles="x"), "Argument articles"),
+            (dict(msgtype="news", articles=[{"title": "no link"}]), "Argument articles: every article needs"),
+            (dict(msgtype="news", articles=[{"url": "https://a"}]), "Argument articles: every article needs"),
             (dict(enable_duplicate_check=True, duplicate_check_interval=5 * 3600), "Duplicate check interval"),
         ]
         count = self.Message.search_count([])
