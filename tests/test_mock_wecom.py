@@ -5,6 +5,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -891,3 +892,37 @@ def test_max_in_flight_counts_requests_answered_at_once(api, mock):
     for thread in threads:
         thread.join()
     assert mock.stats()["max_in_flight"] == 3
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/_mock/stats"),
+        ("GET", "/_mock/directory"),
+        ("POST", "/_mock/directory/change"),
+        ("GET", "/_mock/approval"),
+        ("GET", "/_mock/crm"),
+        ("GET", "/_mock/mail/cards"),
+        ("POST", "/_mock/mail/click"),
+        ("GET", "/_mock/nothing"),
+    ],
+)
+def test_each_control_request_is_answered_once(mock, method, path):
+    """Every part of the mock answers a control request exactly once: a second answer on a kept-alive connection
+    would be read as the answer of the client's next request (a control call then gets another's data)."""
+    body = b"{}"
+    host, port = mock.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(
+            f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        received = b""
+        conn.settimeout(0.5)
+        try:
+            while chunk := conn.recv(65536):
+                received += chunk
+        except TimeoutError:
+            pass
+    assert received.count(b"HTTP/1.") == 1, received[:400]

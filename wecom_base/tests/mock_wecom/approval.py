@@ -310,7 +310,7 @@ def _approval_decide(handler, approvals, data):
         agent_id=data.get("agent_id") or DEFAULT_AGENT_ID,
         event_time=state.now(),
     )
-    return handler._json({"ok": True, "info": info, "callback_xml": xml})
+    return {"ok": True, "info": info, "callback_xml": xml}
 
 
 _approvals = plug_part(
@@ -318,7 +318,7 @@ _approvals = plug_part(
     MockApprovals,
     "/_mock/approval",
     {
-        ("GET", "/_mock/approval"): lambda handler, approvals, data: handler._json(approvals.snapshot()),
+        ("GET", "/_mock/approval"): lambda handler, approvals, data: approvals.snapshot(),
         ("POST", "/_mock/approval/templates"): lambda handler, approvals, data: approvals.set_templates(
             data.get("templates") or ()
         ),

@@ -357,7 +357,7 @@ _crm = plug_part(
     MockCrm,
     "/_mock/crm",
     {
-        ("GET", "/_mock/crm"): lambda handler, crm, data: handler._json(crm.snapshot()),
+        ("GET", "/_mock/crm"): lambda handler, crm, data: crm.snapshot(),
         ("POST", "/_mock/crm"): lambda handler, crm, data: crm.replace(
             data.get("customers") or (), data.get("tag_groups") or (), data.get("follow_users") or ()
         ),

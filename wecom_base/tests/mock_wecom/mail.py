@@ -22,7 +22,7 @@ button list; 40145 for an unknown, used or expired ``response_code``.
 import re
 import secrets
 
-from .server import Handler, MockWeComControl, _json_object, mask, plug_part
+from .server import Handler, MockWeComControl, _json_object, plug_part
 
 INTERACTIVE_CARD_TYPES = frozenset({"button_interaction", "vote_interaction", "multiple_interaction"})
 TASK_ID_RE = re.compile(r"^[0-9A-Za-z_\-@]{1,128}$")
@@ -157,9 +157,9 @@ def _cards_click(handler, cards, data):
     task_id, userid = str(data.get("task_id") or ""), str(data.get("userid") or "")
     card = next((card for (_agent, task), card in cards.cards.items() if task == task_id), None)
     if card is None or not userid:
-        return handler._json({"ok": False, "error": mask(f"no card {task_id!r} or no userid")}, status=400)
+        raise ValueError(f"no card {task_id!r} or no userid")
     code = cards.issue(card["agentid"], task_id, userid, handler.state.now())
-    return handler._json({"ok": True, "response_code": code, "agentid": card["agentid"]})
+    return {"ok": True, "response_code": code, "agentid": card["agentid"]}
 
 
 _cards = plug_part(
@@ -167,7 +167,7 @@ _cards = plug_part(
     MockCards,
     "/_mock/mail",
     {
-        ("GET", "/_mock/mail/cards"): lambda handler, cards, data: handler._json(cards.snapshot()),
+        ("GET", "/_mock/mail/cards"): lambda handler, cards, data: cards.snapshot(),
         ("POST", "/_mock/mail/click"): _cards_click,
     },
     routes={

@@ -1242,8 +1242,9 @@ def plug_part(attr, factory, prefix, commands, routes=None):
     - ``state.<attr>`` holds a ``factory()``, made anew by every reset;
     - ``commands``: ``{(method, control path): command(handler, part, data)}`` for the control paths under
       ``prefix`` (``/_mock/<name>`` and below). Each runs under the state lock with the request's JSON object;
-      it returns a response, or None for ``{"ok": true}``. A ``TypeError``, ``ValueError`` or ``KeyError`` it
-      raises answers 400 with its (masked) message, an unknown path 404.
+      it returns the JSON object to answer, or None for ``{"ok": true}``; it never answers itself. A
+      ``TypeError``, ``ValueError`` or ``KeyError`` it raises answers 400 with its (masked) message, an unknown
+      path 404.
 
     :return: ``part(handler)``, the part of the handler's state (made when missing)
     """
@@ -1275,7 +1276,7 @@ def plug_part(attr, factory, prefix, commands, routes=None):
                 response = command(self, part(self), data)
         except (TypeError, ValueError, KeyError) as exc:
             return self._json({"ok": False, "error": mask(str(exc))}, status=400)
-        return self._json({"ok": True}) if response is None else response
+        return self._json({"ok": True} if response is None else response)
 
     MockState.reset = reset_with_part
     Handler._control = control_with_part
@@ -1394,7 +1395,7 @@ _directory = plug_part(
     MockDirectory,
     "/_mock/directory",
     {
-        ("GET", "/_mock/directory"): lambda handler, directory, data: handler._json(directory.snapshot()),
+        ("GET", "/_mock/directory"): lambda handler, directory, data: directory.snapshot(),
         ("POST", "/_mock/directory"): lambda handler, directory, data: directory.replace(
             data.get("departments") or (), data.get("users") or (), data.get("private_fields")
         ),
