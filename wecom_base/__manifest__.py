@@ -12,7 +12,10 @@
     "depends": ["base", "mail", "web_hierarchy"],
     "external_dependencies": {"python": ["requests", "cachetools"]},
     "assets": {
-        "web.assets_backend": ["wecom_base/static/src/views/wecom_dashboard/*"],
+        "web.assets_backend": [
+            "wecom_base/static/src/views/wecom_dashboard/*",
+            "wecom_base/static/src/views/wecom_message/*",
+        ],
         "web.assets_tests": ["wecom_base/static/tests/tours/*.js"],
     },
     "data": [

@@ -18,6 +18,9 @@ ODOO_19 = release.version_info[0] >= 19
 USER_GROUPS = "group_ids" if ODOO_19 else "groups_id"
 # 19.0 renamed res.groups.users to user_ids.
 GROUP_USERS = "user_ids" if ODOO_19 else "users"
+# The users' field of all their groups, implied ones included, to search the users of a group: 18.0 stores the
+# implied groups in groups_id; 19.0 keeps only the groups given in group_ids and computes all_group_ids.
+ALL_USER_GROUPS = "all_group_ids" if ODOO_19 else "groups_id"
 # 19.0 groups belong to a res.groups.privilege (which has the module category); 18.0 groups to the category.
 GROUP_CATEGORY = "privilege_id" if ODOO_19 else "category_id"
 
@@ -272,6 +275,29 @@ class DirectRequestsMixin:
 
             return common._super_send(s, r, **kw)
         return super()._request_handler(s, r, **kw)
+
+
+@contextmanager
+def bus_in_tours():
+    """Let a tour's browser receive bus notifications. Tests only.
+
+    19.0's ``HttpCase.browser_js`` allows the bus websocket during tours (``websocket_allowed``) and hands each
+    notification to it at once; 18.0 refuses websockets during tests and its test cursor never runs the commit's
+    ``NOTIFY``. Within this block the websocket is allowed on 18.0 too (as 18.0's own bus tests do); there a
+    notification reaches the browser when it subscribes again (``bus_service.forceUpdateChannels()``).
+    """
+    if ODOO_19:
+        yield
+        return
+    from unittest.mock import patch  # noqa: PLC0415 - tests only
+
+    from odoo.addons.bus.websocket import WebsocketConnectionHandler, _kick_all  # noqa: PLC0415 - tests only
+
+    with patch.object(WebsocketConnectionHandler, "websocket_allowed", return_value=True):
+        try:
+            yield
+        finally:
+            _kick_all()
 
 
 def load_language(env, code, modules):

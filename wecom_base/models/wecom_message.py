@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import time
+from collections import defaultdict
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import timedelta
@@ -90,6 +91,15 @@ class WeComSenderRefused(WeComError):
 
 # Set while the outbox itself writes (a context variable, not a context key: an RPC client cannot set it).
 _OUTBOX_WRITING = ContextVar("wecom_outbox_writing", default=False)
+
+
+# The bus notification that tells the browser tabs of a message's readers that the outbox changed it (its
+# payload: ``{"ids": [message id, ...]}``); static/src/views/wecom_message/ reloads the open form or list.
+BUS_CHANGED = "wecom.message/changed"
+# precommit data: ids of messages changed in this transaction outside a drain, notified when it commits
+_PRECOMMIT_CHANGED = "wecom.message.changed"
+# Set while a drain runs: the ids of the messages it changed, notified when it commits (not per message)
+_DRAIN_CHANGED = ContextVar("wecom_outbox_changed", default=None)
 
 
 @contextmanager
@@ -310,7 +320,10 @@ class WeComMessage(models.Model):
                     )
         if vals.get("attachment_id") and not self.env.su:
             self._wecom_check_attachment_access(self.env["ir.attachment"].browse(vals["attachment_id"]), self.env.user)
-        return super().write(vals)
+        result = super().write(vals)
+        if OUTCOME_FIELDS & vals.keys():
+            self._wecom_changed()
+        return result
 
     def _wecom_value_of(self, field):
         """The value of ``field`` as ``write()`` takes it (a record's id)."""
@@ -1475,25 +1488,28 @@ class WeComMessage(models.Model):
         lease = self._wecom_claim_lease()
         done = 0
         flight = Flight(self)
-        for _batch in range(max_batches):
-            if auto_commit:
-                # the next snapshot of this transaction must see the claims
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-            messages = self._wecom_claim_batch(batch_size, own_transaction=auto_commit)
-            if not messages:
-                break
-            # end the batch well within the claim lease, or another sender would take its messages again
-            done += messages._wecom_send_batch(deadline=time.monotonic() + lease / 2, flight=flight)
-            if auto_commit:
-                # a batch sent is stored for good
-                self.env.cr.commit()  # pylint: disable=invalid-commit
-        if flight.running or flight.finished or flight.replays or flight.outcomes:
-            # the last batch's sends still in flight
-            flight.new_batch()
-            flight.finish()
-            flight.store_collected(force=True)
-            if auto_commit:
-                self.env.cr.commit()  # pylint: disable=invalid-commit
+        with self._wecom_gather_changes():
+            for _batch in range(max_batches):
+                if auto_commit:
+                    # the next snapshot of this transaction must see the claims
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                messages = self._wecom_claim_batch(batch_size, own_transaction=auto_commit)
+                if not messages:
+                    break
+                # end the batch well within the claim lease, or another sender would take its messages again
+                done += messages._wecom_send_batch(deadline=time.monotonic() + lease / 2, flight=flight)
+                if auto_commit:
+                    # a batch sent is stored for good, and its messages' open views are told
+                    self._wecom_notify_gathered()
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+            if flight.running or flight.finished or flight.replays or flight.outcomes:
+                # the last batch's sends still in flight
+                flight.new_batch()
+                flight.finish()
+                flight.store_collected(force=True)
+                if auto_commit:
+                    self._wecom_notify_gathered()
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
         remaining = self._wecom_due_count()
         compat.report_progress(self.env, done, remaining)
         cron = self.env.ref("wecom_base.ir_cron_wecom_message_queue")
@@ -1663,6 +1679,78 @@ class WeComMessage(models.Model):
             bodies[message.id] = Markup("<p>%s</p>") % text
         if bodies:
             self.browse(list(bodies))._message_log_batch(bodies)
+
+    # ------------------------------------------------------------------ telling the open views
+    # A form or list of messages open in a browser reloads itself when the outbox changes its messages (the
+    # wecom_message_form / wecom_message_list views): one bus notification per reader, with the ids changed, sent
+    # when the transaction commits (the bus creates its rows in precommit and wakes the tabs after the commit).
+
+    def _wecom_changed(self):
+        """The outbox changed these messages: a drain notifies them with the rest of its batch
+        (:meth:`_wecom_gather_changes`); any other transaction (a button, Send Now, code) when it commits."""
+        gathered = _DRAIN_CHANGED.get()
+        if gathered is not None:
+            gathered.update(self.ids)
+            return
+        data = self.env.cr.precommit.data
+        if _PRECOMMIT_CHANGED not in data:
+            data[_PRECOMMIT_CHANGED] = set()
+            model = self.browse()
+
+            @self.env.cr.precommit.add
+            def notify():
+                model.browse(sorted(data.pop(_PRECOMMIT_CHANGED, ())))._wecom_bus_notify()
+
+        data[_PRECOMMIT_CHANGED].update(self.ids)
+
+    @contextmanager
+    def _wecom_gather_changes(self):
+        """Within this block (a drain), the messages the outbox changes are notified together: at each
+        :meth:`_wecom_notify_gathered` (right before the drain commits a batch) and at the end of the block.
+        A flushing savepoint runs the precommit hooks, and the drain stores a chunk of outcomes (a robot's
+        message alone) in one: left to the precommit, every chunk would be a notification."""
+        token = _DRAIN_CHANGED.set(set())
+        try:
+            yield
+            self._wecom_notify_gathered()
+        finally:
+            _DRAIN_CHANGED.reset(token)
+
+    def _wecom_notify_gathered(self):
+        """Notify the messages the drain changed since the last call (they are stored with its transaction)."""
+        gathered = _DRAIN_CHANGED.get()
+        if gathered:
+            ids = sorted(gathered)
+            gathered.clear()
+            self.browse(ids)._wecom_bus_notify()
+
+    def _wecom_bus_notify(self):
+        """Send :data:`BUS_CHANGED` (``{"ids": [...]}``) once to each partner who may read some of these messages,
+        with the ids it may read: their authors (if still WeCom users of the message's company) and the WeCom
+        managers of the messages' companies. Nobody else learns that a message exists or changed."""
+        messages = self.sudo().exists()
+        if not messages:
+            return
+        users = self.env["res.users"].sudo()
+        managers = users.search([(compat.ALL_USER_GROUPS, "in", self.env.ref(const.MANAGER_GROUP).id)])
+        company_managers = {}  # company -> its WeCom managers
+        wecom_users = {}  # author -> whether they are a WeCom user
+        readers = defaultdict(list)  # partner -> ids of messages it may read
+        for message in messages:
+            company = message.company_id
+            if company not in company_managers:
+                company_managers[company] = managers.filtered(lambda user: company in user.company_ids)  # noqa: B023
+            seen = company_managers[company]
+            author = message.create_uid
+            if author and author not in seen and author.active and company in author.company_ids:
+                if author not in wecom_users:
+                    wecom_users[author] = author.has_group(const.USER_GROUP)
+                if wecom_users[author]:
+                    seen |= author
+            for partner in seen.partner_id:
+                readers[partner].append(message.id)
+        for partner, ids in readers.items():
+            partner._bus_send(BUS_CHANGED, {"ids": ids})
 
     def _wecom_transaction_aborted(self):
         """The current transaction failed (a query error) and refuses every query until rolled back."""

@@ -1,12 +1,15 @@
 """compat.py holds every private Odoo API the addons use: each test here fails when the series changes one."""
 
+import inspect
 import threading
 
 from werkzeug.test import EnvironBuilder
 
 from odoo.http import HTTPRequest
 from odoo.modules.registry import DummyRLock, Registry
-from odoo.tests import BaseCase, TransactionCase, tagged
+from odoo.tests import BaseCase, HttpCase, TransactionCase, tagged
+
+from odoo.addons.bus.websocket import WebsocketConnectionHandler
 
 from .. import compat
 
@@ -95,3 +98,31 @@ class TestCompat(TransactionCase):
         content = compat.render_pdf(report, module.ids)
         self.assertIsInstance(content, bytes)
         self.assertIn(b"wecom_base", content, "the report of the module (HTML under tests, PDF in production)")
+
+    def test_all_user_groups_finds_users_through_implied_groups(self):
+        manager_group = self.env.ref("wecom_base.group_wecom_manager")
+        implying = self.env["res.groups"].create(
+            {"name": "Implies WeCom manager", "implied_ids": [(4, manager_group.id)]}
+        )
+        user = self.env["res.users"].create(
+            {
+                "name": "Implied Manager",
+                "login": "implied_manager",
+                compat.USER_GROUPS: [(6, 0, [self.env.ref("base.group_user").id, implying.id])],
+            }
+        )
+        self.assertEqual(
+            manager_group in user[compat.USER_GROUPS],
+            not compat.ODOO_19,
+            "18.0 stores the implied groups in groups_id, 19.0 only the groups given in group_ids",
+        )
+        found = self.env["res.users"].search([(compat.ALL_USER_GROUPS, "in", manager_group.id)])
+        self.assertIn(user, found, "a user with the group through an implied group")
+
+    def test_bus_in_tours(self):
+        """18.0 refuses the bus websocket during tests, tours included; 19.0's browser_js allows it for tours."""
+        self.assertFalse(WebsocketConnectionHandler.websocket_allowed(None), "no websocket during tests")
+        self.assertEqual("websocket_allowed" in inspect.getsource(HttpCase.browser_js), compat.ODOO_19)
+        with compat.bus_in_tours():
+            self.assertEqual(WebsocketConnectionHandler.websocket_allowed(None), not compat.ODOO_19)
+        self.assertFalse(WebsocketConnectionHandler.websocket_allowed(None))

@@ -184,3 +184,56 @@ class WeComTourCase(WeComTourMixin, WeComMockMixin, HttpCase):
         self.env["wecom.message"]._cron_process_queue()
         self.assertEqual(message.state, "sent")
         self.assertEqual([m["payload"]["touser"] for m in self.mock.messages()], [RECIPIENT_USERID])
+
+    def test_message_form_follows_the_outbox(self):
+        """Issue 27, item 6: the form of a queued message shows it sent when the outbox sends it, without a reload."""
+        app = self.env["wecom.application"].create(
+            {"app_name": "Tour Refresh App", "agent_id": MOCK_AGENT_ID, "secret": MOCK_SECRET}
+        )
+        admin = self.env.ref("base.user_admin")
+        message = self.env["wecom.message"].with_user(admin).wecom_send(app, userids=[RECIPIENT_USERID], content="Hi")
+        self.assertEqual(message.state, "outgoing")
+        with compat.bus_in_tours():
+            self.start_tour(
+                f"/odoo/action-wecom_base.wecom_message_action/{message.id}",
+                "wecom_base_tour_message_refresh",
+                login="admin",
+            )
+        self.env.invalidate_all()
+        self.assertEqual(message.state, "sent")
+        self.assertEqual(len(self.mock.messages()), 1, "sent once, by the tour's RPC")
+
+    def test_message_form_keeps_unsaved_changes(self):
+        """Issue 27, item 6: a form with unsaved changes is not reloaded when the outbox changes its message."""
+        app = self.env["wecom.application"].create(
+            {"app_name": "Tour Refresh App", "agent_id": MOCK_AGENT_ID, "secret": MOCK_SECRET}
+        )
+        admin = self.env.ref("base.user_admin")
+        message = (
+            self.env["wecom.message"]
+            .with_user(admin)
+            .create({"application_id": app.id, "to_userids": RECIPIENT_USERID, "content": "Draft text"})
+        )
+        with compat.bus_in_tours():
+            self.start_tour(
+                f"/odoo/action-wecom_base.wecom_message_action/{message.id}",
+                "wecom_base_tour_message_refresh_dirty",
+                login="admin",
+            )
+        self.env.invalidate_all()
+        self.assertEqual(message.state, "outgoing", "queued by the tour's RPC")
+        self.assertEqual(message.content, "Edited while queued", "the user's text, not thrown away by a reload")
+
+    def test_message_list_follows_the_outbox(self):
+        """Issue 27, item 6: the messages list shows a queued message sent when the outbox sends it."""
+        app = self.env["wecom.application"].create(
+            {"app_name": "Tour Refresh App", "agent_id": MOCK_AGENT_ID, "secret": MOCK_SECRET}
+        )
+        admin = self.env.ref("base.user_admin")
+        message = self.env["wecom.message"].with_user(admin).wecom_send(app, userids=[RECIPIENT_USERID], content="Hi")
+        with compat.bus_in_tours():
+            self.start_tour(
+                "/odoo/action-wecom_base.wecom_message_action", "wecom_base_tour_message_list_refresh", login="admin"
+            )
+        self.env.invalidate_all()
+        self.assertEqual(message.state, "sent")
