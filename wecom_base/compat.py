@@ -277,6 +277,17 @@ class DirectRequestsMixin:
         return super()._request_handler(s, r, **kw)
 
 
+def bus_send(partner, notification_type, payload):
+    """Send a bus notification to ``partner``'s browser tabs when the transaction commits: the bus listener's
+    ``_bus_send`` (18.0 and 19.0), the way Odoo's own addons notify a partner.
+
+    :param partner: one ``res.partner``
+    :param str notification_type: ``"<model>/<event>"``, what the client subscribes to
+    :param dict payload: JSON-serialisable data
+    """
+    partner._bus_send(notification_type, payload)
+
+
 @contextmanager
 def bus_in_tours():
     """Let a tour's browser receive bus notifications. Tests only.

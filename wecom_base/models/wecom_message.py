@@ -1750,7 +1750,7 @@ class WeComMessage(models.Model):
             for partner in seen.partner_id:
                 readers[partner].append(message.id)
         for partner, ids in readers.items():
-            partner._bus_send(BUS_CHANGED, {"ids": ids})
+            compat.bus_send(partner, BUS_CHANGED, {"ids": ids})
 
     def _wecom_transaction_aborted(self):
         """The current transaction failed (a query error) and refuses every query until rolled back."""

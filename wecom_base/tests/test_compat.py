@@ -1,6 +1,7 @@
 """compat.py holds every private Odoo API the addons use: each test here fails when the series changes one."""
 
 import inspect
+import json
 import threading
 
 from werkzeug.test import EnvironBuilder
@@ -118,6 +119,18 @@ class TestCompat(TransactionCase):
         )
         found = self.env["res.users"].search([(compat.ALL_USER_GROUPS, "in", manager_group.id)])
         self.assertIn(user, found, "a user with the group through an implied group")
+
+    def test_bus_send_creates_the_partner_notification_on_commit(self):
+        partner = self.env["res.partner"].create({"name": "Bus reader"})
+        last = self.env["bus.bus"].sudo().search([], order="id desc", limit=1).id or 0
+        compat.bus_send(partner, "wecom.test/ping", {"ids": [7]})
+        self.env.cr.precommit.run()  # what a commit runs first: the bus creates its rows there
+        rows = self.env["bus.bus"].sudo().search([("id", ">", last)])
+        sent = [(json.loads(row.channel), json.loads(row.message)) for row in rows]
+        self.assertIn(
+            ([self.env.cr.dbname, "res.partner", partner.id], {"type": "wecom.test/ping", "payload": {"ids": [7]}}),
+            sent,
+        )
 
     def test_bus_in_tours(self):
         """18.0 refuses the bus websocket during tests, tours included; 19.0's browser_js allows it for tours."""
