@@ -8,6 +8,8 @@
     "author": "wecom_base contributors",
     "license": "LGPL-3",
     "installable": True,
+    # listed under Apps (its default filter) beside WeCom, so the suite is found together
+    "application": True,
     "depends": ["wecom_base", "mail"],
     "data": [
         "security/wecom_approval_security.xml",

@@ -132,6 +132,14 @@ class WeComBase(models.AbstractModel):
         self._wecom_persist_log(message, level.upper(), func or "log_error", ids)
         return True
 
+    def _wecom_note_failure(self, message, func):
+        """Keep a failure people already see (a button's error, a failed message) in *WeCom > Configuration >
+        Logs* too, as a warning: the server log gets an INFO line only, since nothing went wrong with Odoo."""
+        message = redact(message)
+        ids = ",".join(str(record_id) for record_id in self.ids[:100])
+        _logger.info("%s(%s): %s", self._name, ids, message)
+        self._wecom_persist_log(message, "WARNING", func, ids)
+
     def _wecom_persist_log(self, message, level, func, line):
         try:
             with short_transaction(self.env) as cr:
@@ -360,6 +368,7 @@ class WeComBase(models.AbstractModel):
                 raise ValidationError(_("This WeCom answer is not an error."))
             error = error_from_response(error)
         message = self._wecom_error_message(error)
+        self._wecom_note_failure(message, "handle_wecom_error")
         if isinstance(error, WeComApiError) and errcode_info(error.errcode).kind == errcodes.VALIDATION:
             raise ValidationError(message)
         raise UserError(message)

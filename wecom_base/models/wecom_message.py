@@ -1679,6 +1679,12 @@ class WeComMessage(models.Model):
             bodies[message.id] = Markup("<p>%s</p>") % text
         if bodies:
             self.browse(list(bodies))._message_log_batch(bodies)
+        # and in WeCom > Configuration > Logs: one entry per reason, with the messages' ids
+        failed = {}
+        for message in self.filtered(lambda m: m.state == "exception"):
+            failed.setdefault(message.failure_reason or "-", []).append(message.id)
+        for reason, ids in failed.items():
+            self.browse(ids)._wecom_note_failure(f"{len(ids)} message(s) not sent: {reason}", "send")
 
     # ------------------------------------------------------------------ telling the open views
     # A form or list of messages open in a browser reloads itself when the outbox changes its messages (the

@@ -28,3 +28,4 @@ from . import test_message_template
 from . import test_dashboard
 from . import test_tour_dashboard
 from . import test_message_refresh
+from . import test_logs
