@@ -25,18 +25,7 @@ import os
 import sys
 import tempfile
 
-from benchlib import (
-    MockProcess,
-    OdooServer,
-    Rpc,
-    configure_wecom,
-    drop_db,
-    install_db,
-    machine,
-    measure_sync,
-    odoo_found,
-    pg_connect,
-)
+from benchlib import machine, measure_sync, odoo_against_mock, odoo_found, pg_connect
 
 TABLES = (
     "wecom_external_contact",
@@ -78,16 +67,9 @@ def main():
 
     print(f"machine: {machine()}", flush=True)
     log = tempfile.NamedTemporaryFile("w+", prefix="wecom-bench-crm-", suffix=".log", delete=False)
-    mock = MockProcess().start()
-    server = None
     rows = []
     size = f"{args.customers}/{args.salespeople}"
-    try:
-        print(f"installing wecom_crm into {args.db} ... (log: {log.name})", flush=True)
-        install_db(args.db, log, "wecom_crm")
-        server = OdooServer(args.db, log).start()
-        rpc = Rpc(server.port, args.db)
-        app_id = configure_wecom(rpc, mock.url, timeout=30)
+    with odoo_against_mock(args.db, log, "wecom_crm", timeout=30) as (mock, server, rpc, app_id):
         rpc("wecom.application", "write", [app_id], {"customer_sync": True})
         groups_field = "groups_id" if odoo_found().major < 19 else "group_ids"  # renamed in 19.0
         salesman = rpc("ir.model.data", "check_object_reference", "sales_team", "group_sale_salesman")[1]
@@ -114,11 +96,6 @@ def main():
         rows.append(measure(f"1 % changed {size}", rpc, app_id, pid, mock.control, conn))
         rows.append(measure(f"unchanged again {size}", rpc, app_id, pid, mock.control, conn))
         conn.close()
-    finally:
-        if server is not None:
-            server.stop()
-        mock.stop()
-        drop_db(args.db)
     if args.json:
         print(json.dumps(rows))
     return 0

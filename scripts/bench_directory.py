@@ -23,17 +23,7 @@ import os
 import sys
 import tempfile
 
-from benchlib import (
-    MockProcess,
-    OdooServer,
-    Rpc,
-    configure_wecom,
-    drop_db,
-    install_db,
-    machine,
-    measure_sync,
-    pg_connect,
-)
+from benchlib import machine, measure_sync, odoo_against_mock, pg_connect
 
 MIRROR_TABLES = ("wecom_department", "wecom_member", "wecom_department_member_rel")
 
@@ -71,15 +61,8 @@ def main():
 
     print(f"machine: {machine()}", flush=True)
     log = tempfile.NamedTemporaryFile("w+", prefix="wecom-bench-directory-", suffix=".log", delete=False)
-    mock = MockProcess().start()
-    server = None
     rows = []
-    try:
-        print(f"installing wecom_base into {args.db} ... (log: {log.name})", flush=True)
-        install_db(args.db, log)
-        server = OdooServer(args.db, log).start()
-        rpc = Rpc(server.port, args.db)
-        app_id = configure_wecom(rpc, mock.url, timeout=30)
+    with odoo_against_mock(args.db, log, timeout=30) as (mock, server, rpc, app_id):
         rpc("wecom.application", "write", [app_id], {"directory_sync": True})
         conn = pg_connect(args.db)
         pid = server.process.pid
@@ -99,11 +82,6 @@ def main():
         rows.append(measure(f"1 % changed {large[0]}/{large[1]}", rpc, app_id, pid, mock.control, conn))
         rows.append(measure(f"unchanged again {large[0]}/{large[1]}", rpc, app_id, pid, mock.control, conn))
         conn.close()
-    finally:
-        if server is not None:
-            server.stop()
-        mock.stop()
-        drop_db(args.db)
     if args.json:
         print(json.dumps(rows))
     return 0

@@ -41,17 +41,7 @@ import xmlrpc.client
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from benchlib import (  # noqa: E402
-    MockProcess,
-    OdooServer,
-    Rpc,
-    configure_wecom,
-    drop_db,
-    install_db,
-    machine,
-    pg_connect,
-    pg_settings,
-)
+from benchlib import machine, odoo_against_mock, pg_connect, pg_settings  # noqa: E402
 
 SEND = "/cgi-bin/message/send"
 TIMEOUT = 1.5  # wecom_base.timeout during the benchmark
@@ -392,15 +382,16 @@ def main():
 
     database = f"wecom_bench_faults_{os.getpid()}"
     log = tempfile.NamedTemporaryFile(prefix="wecom-bench-faults-", suffix=".log", delete=False)
-    mock = MockProcess().start()
-    server = sql = None
     results = []
-    try:
-        print(f"installing wecom_base into {database} ...", flush=True)
-        install_db(database, log)
-        server = OdooServer(database, log, workers=1, cron_threads=1, env={"ODOO_NOTIFY_CRON_CHANGES": "1"}).start()
-        admin = Rpc(server.port, database)
-        app_id = configure_wecom(admin, mock.url, timeout=TIMEOUT)
+    with odoo_against_mock(
+        database,
+        log,
+        timeout=TIMEOUT,
+        keep_db=args.keep_db,
+        workers=1,
+        cron_threads=1,
+        env={"ODOO_NOTIFY_CRON_CHANGES": "1"},
+    ) as (mock, server, admin, app_id):
         for key, value in (
             ("wecom_base.message_claim_lease", LEASE),
             ("wecom_base.message_batch_size", 50),
@@ -408,55 +399,52 @@ def main():
         ):
             admin("ir.config_parameter", "set_param", key, str(value))
         sql = pg_connect(database)
-        bench = Bench(args, database, mock, server, sql, admin, app_id)
-        bench.set_retry(*RETRY)
-        keys = [*bench.faults(), "pacing40"] if args.faults == "all" else args.faults.split(",")
-        for key in keys:
-            print(f"fault {key} ...", flush=True)
-            result = bench.run_pacing() if key == "pacing40" else bench.run(key)
-            results.append(result)
+        try:
+            bench = Bench(args, database, mock, server, sql, admin, app_id)
+            bench.set_retry(*RETRY)
+            keys = [*bench.faults(), "pacing40"] if args.faults == "all" else args.faults.split(",")
+            for key in keys:
+                print(f"fault {key} ...", flush=True)
+                result = bench.run_pacing() if key == "pacing40" else bench.run(key)
+                results.append(result)
+                print(
+                    f"  {result['detail']}: sent {result['sent']}, partial {result['partial']}, failed "
+                    f"{result['failed']}, duplicates {result['duplicates']}, lost {result['lost']}, "
+                    f"retried {result['retried']}, {result['seconds']} s (injected {result['injected_after_s']} s "
+                    f"after queueing, {result['done_at_injection']} done then)",
+                    flush=True,
+                )
+                for reason, count in result["reasons"]:
+                    print(f"    {count} x {reason}")
+            print()
+            print(f"fault matrix: {args.messages} messages per fault, concurrency {args.concurrency}; {machine()}")
             print(
-                f"  {result['detail']}: sent {result['sent']}, partial {result['partial']}, failed "
-                f"{result['failed']}, duplicates {result['duplicates']}, lost {result['lost']}, "
-                f"retried {result['retried']}, {result['seconds']} s (injected {result['injected_after_s']} s after "
-                f"queueing, {result['done_at_injection']} done then)",
-                flush=True,
+                "| fault | sent | partial | failed | duplicates | lost | failed without reason | gettoken | retried "
+                "| s | note |"
             )
-            for reason, count in result["reasons"]:
-                print(f"    {count} x {reason}")
-        print()
-        print(f"fault matrix: {args.messages} messages per fault, concurrency {args.concurrency}; {machine()}")
-        print(
-            "| fault | sent | partial | failed | duplicates | lost | failed without reason | gettoken | retried | s "
-            "| note |"
-        )
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
-        for r in results:
-            note = ""
-            if "calls_during_fault" in r:
-                note = f"{r['calls_during_fault']} calls during the outage"
-            elif "sent_first_minute" in r:
-                note = f"{r['sent_first_minute']} sent in the first minute, {r['waited']} waited"
-            print(
-                f"| {r['fault']} | {r['sent']} | {r['partial']} | {r['failed']} | {r['duplicates']} | {r['lost']} "
-                f"| {r['no_reason']} | {r['gettoken']} | {r['retried']} | {r['seconds']} | {note} |"
-            )
-        if args.json:
-            print(json.dumps([{k: v for k, v in r.items() if k != "reasons"} for r in results]))
-        # an outage that no send met tested nothing
-        bad = [
-            r for r in results if r["duplicates"] or r["lost"] or r["no_reason"] or r.get("calls_during_fault", 1) == 0
-        ]
-        return 1 if bad else 0
-    finally:
-        if sql is not None:
+            print("|---|---|---|---|---|---|---|---|---|---|---|")
+            for r in results:
+                note = ""
+                if "calls_during_fault" in r:
+                    note = f"{r['calls_during_fault']} calls during the outage"
+                elif "sent_first_minute" in r:
+                    note = f"{r['sent_first_minute']} sent in the first minute, {r['waited']} waited"
+                print(
+                    f"| {r['fault']} | {r['sent']} | {r['partial']} | {r['failed']} | {r['duplicates']} | {r['lost']} "
+                    f"| {r['no_reason']} | {r['gettoken']} | {r['retried']} | {r['seconds']} | {note} |"
+                )
+            if args.json:
+                print(json.dumps([{k: v for k, v in r.items() if k != "reasons"} for r in results]))
+            # an outage that no send met tested nothing
+            bad = [
+                r
+                for r in results
+                if r["duplicates"] or r["lost"] or r["no_reason"] or r.get("calls_during_fault", 1) == 0
+            ]
+            return 1 if bad else 0
+        finally:
             sql.close()
-        if server:
-            server.stop()
-        mock.stop()
-        if not args.keep_db:
-            drop_db(database)
-        print(f"(Odoo log: {log.name})")
+            print(f"(Odoo log: {log.name})")
 
 
 if __name__ == "__main__":

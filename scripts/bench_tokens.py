@@ -30,7 +30,7 @@ import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from benchlib import MockProcess, OdooServer, Rpc, configure_wecom, drop_db, install_db, machine, pg_connect  # noqa: E402
+from benchlib import Rpc, machine, odoo_against_mock, pg_connect  # noqa: E402
 
 from tests.odoo_server import as_ids  # noqa: E402
 
@@ -91,125 +91,122 @@ def main():
 
     database = f"wecom_bench_tokens_{os.getpid()}"
     log = tempfile.NamedTemporaryFile(prefix="wecom-bench-tokens-", suffix=".log", delete=False)
-    mock = MockProcess().start()
-    server = None
-    try:
-        print(f"installing wecom_base into {database} ...", flush=True)
-        install_db(database, log)
-        server = OdooServer(database, log, workers=args.workers, cron_threads=0, extra=["--db_maxconn", "32"]).start()
-        admin = Rpc(server.port, database)
-        app_id = configure_wecom(admin, mock.url, timeout=10)
-        # one token fetched and stored (and cached by one worker), then expired under everyone
-        warm = admin("wecom.message", "wecom_send", app_id, userids=["zhangsan"], content="warm-up")
-        admin("wecom.message", "action_send_now", as_ids(warm))
-        base_gettoken = mock.control.count("/cgi-bin/gettoken")
-        total = args.clients * args.messages
-        run_id = uuid.uuid4().hex[:8]
-        clients = [Rpc(server.port, database) for _ in range(args.clients)]
-        lock = threading.Lock()
-        state = {"done": 0, "expired_halfway": False}
-        latencies, errors = [], []
-        barrier = threading.Barrier(args.clients + 1)
-        base_deadlocks = deadlocks(database)
-        watcher = LockWatcher(database)
+    with odoo_against_mock(
+        database,
+        log,
+        timeout=10,
+        keep_db=args.keep_db,
+        workers=args.workers,
+        cron_threads=0,
+        extra=["--db_maxconn", "32"],
+    ) as (mock, server, admin, app_id):
+        try:
+            # one token fetched and stored (and cached by one worker), then expired under everyone
+            warm = admin("wecom.message", "wecom_send", app_id, userids=["zhangsan"], content="warm-up")
+            admin("wecom.message", "action_send_now", as_ids(warm))
+            base_gettoken = mock.control.count("/cgi-bin/gettoken")
+            total = args.clients * args.messages
+            run_id = uuid.uuid4().hex[:8]
+            clients = [Rpc(server.port, database) for _ in range(args.clients)]
+            lock = threading.Lock()
+            state = {"done": 0, "expired_halfway": False}
+            latencies, errors = [], []
+            barrier = threading.Barrier(args.clients + 1)
+            base_deadlocks = deadlocks(database)
+            watcher = LockWatcher(database)
 
-        def client(index, rpc):
-            barrier.wait()
-            for number in range(args.messages):
-                marker = f"tok-{run_id}-{index}-{number}"
-                start = time.perf_counter()
-                try:
-                    message_id = rpc("wecom.message", "wecom_send", app_id, userids=["zhangsan"], content=marker)
-                    rpc("wecom.message", "action_send_now", as_ids(message_id))
-                except Exception as exc:  # noqa: BLE001 - counted and shown
+            def client(index, rpc):
+                barrier.wait()
+                for number in range(args.messages):
+                    marker = f"tok-{run_id}-{index}-{number}"
+                    start = time.perf_counter()
+                    try:
+                        message_id = rpc("wecom.message", "wecom_send", app_id, userids=["zhangsan"], content=marker)
+                        rpc("wecom.message", "action_send_now", as_ids(message_id))
+                    except Exception as exc:  # noqa: BLE001 - counted and shown
+                        with lock:
+                            errors.append(f"{type(exc).__name__}: {str(exc)[-300:]}")
+                        continue
+                    finally:
+                        elapsed = time.perf_counter() - start
                     with lock:
-                        errors.append(f"{type(exc).__name__}: {str(exc)[-300:]}")
-                    continue
-                finally:
-                    elapsed = time.perf_counter() - start
-                with lock:
-                    latencies.append(elapsed)
-                    state["done"] += 1
-                    halfway = state["done"] >= total // 2 and not state["expired_halfway"]
+                        latencies.append(elapsed)
+                        state["done"] += 1
+                        halfway = state["done"] >= total // 2 and not state["expired_halfway"]
+                        if halfway:
+                            state["expired_halfway"] = True
                     if halfway:
-                        state["expired_halfway"] = True
-                if halfway:
-                    mock.control.expire_tokens()
+                        mock.control.expire_tokens()
 
-        threads = [threading.Thread(target=client, args=(i, rpc)) for i, rpc in enumerate(clients)]
-        for thread in threads:
-            thread.start()
-        mock.control.expire_tokens()  # the token every worker would use answers 42001 from now on
-        watcher.start()
-        barrier.wait()
-        started = time.perf_counter()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
-        watcher.stop()
-        stats = mock.control.stats()
-        delivered = {}
-        for record in stats["messages"]:
-            content = record["payload"].get("text", {}).get("content", "")
-            if record["delivered"] and content.startswith(f"tok-{run_id}-"):
-                delivered[content] = delivered.get(content, 0) + 1
-        not_once = total - sum(1 for count in delivered.values() if count == 1)
-        long_waits = sorted((w for w in watcher.waits.values() if w[0] > 1.0), reverse=True)
-        figures = {
-            "messages": total,
-            "clients": args.clients,
-            "workers": args.workers,
-            "seconds": round(elapsed, 1),
-            "msg_per_s": round(total / elapsed, 1),
-            "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
-            "p99_ms": round(sorted(latencies)[int(0.99 * (len(latencies) - 1))] * 1000, 1) if latencies else None,
-            "expiries": 2,
-            "gettoken": stats["counts"].get("/cgi-bin/gettoken", 0) - base_gettoken,
-            "errors": len(errors),
-            "not_delivered_once": not_once,
-            "lock_waits": len(watcher.waits),
-            "lock_waits_over_1s": len(long_waits),
-            "max_lock_wait_s": round(max((w[0] for w in watcher.waits.values()), default=0.0), 2),
-            "deadlocks": deadlocks(database) - base_deadlocks,
-            "machine": machine(),
-        }
-        print()
-        print(
-            f"token benchmark: {total} messages from {args.clients} RPC clients, Odoo --workers {args.workers}, "
-            f"tokens expired at the start and halfway"
-        )
-        print(f"  machine   {figures['machine']}")
-        print(
-            f"  time      {figures['seconds']} s, {figures['msg_per_s']} messages/s (wecom_send + action_send_now),"
-            f" p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms"
-        )
-        print(f"  gettoken  {figures['gettoken']} for {figures['expiries']} expiries (target: one per expiry)")
-        print(f"  errors    {figures['errors']}   not delivered exactly once {not_once}")
-        print(
-            f"  locks     {figures['lock_waits']} waits seen, {figures['lock_waits_over_1s']} over 1 s "
-            f"(longest {figures['max_lock_wait_s']} s), deadlocks {figures['deadlocks']}"
-        )
-        for waited, query in long_waits[:5]:
-            print(f"    {waited:.1f} s: {query}")
-        for error in errors[:5]:
-            print(f"  error: {error}")
-        if args.json:
-            print(json.dumps(figures))
-        ok = (
-            not errors
-            and not not_once
-            and figures["gettoken"] == figures["expiries"]
-            and not long_waits
-            and not figures["deadlocks"]
-        )
-        return 0 if ok else 1
-    finally:
-        if server:
-            server.stop()
-        mock.stop()
-        if not args.keep_db:
-            drop_db(database)
-        print(f"(Odoo log: {log.name})")
+            threads = [threading.Thread(target=client, args=(i, rpc)) for i, rpc in enumerate(clients)]
+            for thread in threads:
+                thread.start()
+            mock.control.expire_tokens()  # the token every worker would use answers 42001 from now on
+            watcher.start()
+            barrier.wait()
+            started = time.perf_counter()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+            watcher.stop()
+            stats = mock.control.stats()
+            delivered = {}
+            for record in stats["messages"]:
+                content = record["payload"].get("text", {}).get("content", "")
+                if record["delivered"] and content.startswith(f"tok-{run_id}-"):
+                    delivered[content] = delivered.get(content, 0) + 1
+            not_once = total - sum(1 for count in delivered.values() if count == 1)
+            long_waits = sorted((w for w in watcher.waits.values() if w[0] > 1.0), reverse=True)
+            figures = {
+                "messages": total,
+                "clients": args.clients,
+                "workers": args.workers,
+                "seconds": round(elapsed, 1),
+                "msg_per_s": round(total / elapsed, 1),
+                "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+                "p99_ms": round(sorted(latencies)[int(0.99 * (len(latencies) - 1))] * 1000, 1) if latencies else None,
+                "expiries": 2,
+                "gettoken": stats["counts"].get("/cgi-bin/gettoken", 0) - base_gettoken,
+                "errors": len(errors),
+                "not_delivered_once": not_once,
+                "lock_waits": len(watcher.waits),
+                "lock_waits_over_1s": len(long_waits),
+                "max_lock_wait_s": round(max((w[0] for w in watcher.waits.values()), default=0.0), 2),
+                "deadlocks": deadlocks(database) - base_deadlocks,
+                "machine": machine(),
+            }
+            print()
+            print(
+                f"token benchmark: {total} messages from {args.clients} RPC clients, Odoo --workers {args.workers}, "
+                f"tokens expired at the start and halfway"
+            )
+            print(f"  machine   {figures['machine']}")
+            print(
+                f"  time      {figures['seconds']} s, {figures['msg_per_s']} messages/s (wecom_send + action_send_now),"
+                f" p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms"
+            )
+            print(f"  gettoken  {figures['gettoken']} for {figures['expiries']} expiries (target: one per expiry)")
+            print(f"  errors    {figures['errors']}   not delivered exactly once {not_once}")
+            print(
+                f"  locks     {figures['lock_waits']} waits seen, {figures['lock_waits_over_1s']} over 1 s "
+                f"(longest {figures['max_lock_wait_s']} s), deadlocks {figures['deadlocks']}"
+            )
+            for waited, query in long_waits[:5]:
+                print(f"    {waited:.1f} s: {query}")
+            for error in errors[:5]:
+                print(f"  error: {error}")
+            if args.json:
+                print(json.dumps(figures))
+            ok = (
+                not errors
+                and not not_once
+                and figures["gettoken"] == figures["expiries"]
+                and not long_waits
+                and not figures["deadlocks"]
+            )
+            return 0 if ok else 1
+        finally:
+            print(f"(Odoo log: {log.name})")
 
 
 if __name__ == "__main__":

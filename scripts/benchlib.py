@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 import xmlrpc.client
+from contextlib import contextmanager
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO not in sys.path:
@@ -298,6 +299,30 @@ def configure_wecom(rpc, mock_url, timeout=None):
         "create",
         {"app_name": "Bench", "agent_id": DEFAULT_AGENT_ID, "secret": DEFAULT_SECRET, "company_id": company_id},
     )
+
+
+@contextmanager
+def odoo_against_mock(database, log, modules="wecom_base", timeout=None, keep_db=False, **server_options):
+    """What a benchmark runs on: the mock WeCom (its own process), ``database`` created with ``modules``, an Odoo
+    server on it (``server_options`` as for :class:`OdooServer`) and the application configured against the mock.
+
+    :return: ``(mock, server, rpc, app_id)``, ``rpc`` as the admin; on exit the server and the mock stop and the
+        database is dropped (unless ``keep_db``)
+    """
+    mock = MockProcess().start()
+    server = None
+    try:
+        print(f"installing {modules} into {database} ... (log: {log.name})", flush=True)
+        install_db(database, log, modules)
+        server = OdooServer(database, log, **server_options).start()
+        rpc = Rpc(server.port, database)
+        yield mock, server, rpc, configure_wecom(rpc, mock.url, timeout=timeout)
+    finally:
+        if server is not None:
+            server.stop()
+        mock.stop()
+        if not keep_db:
+            drop_db(database)
 
 
 def machine():
