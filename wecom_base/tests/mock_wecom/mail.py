@@ -113,19 +113,11 @@ def api_message_send_with_cards(handler, query, body):
 
 
 def api_message_update_template_card(handler, query, body):
-    app = handler._token_app(query)
-    if app is None:
+    checked = handler._agent_payload(query, body)
+    if checked is None:
         return None
-    payload = handler._json_body(body)
-    if payload is None:
-        return None
+    app, payload = checked
     agentid = app["info"]["agentid"]
-    try:
-        payload_agentid = int(payload.get("agentid"))
-    except (TypeError, ValueError):
-        payload_agentid = None
-    if payload_agentid != agentid:
-        return handler._err(40056, "invalid agentid")
     userids = payload.get("userids")
     if not isinstance(userids, list) or not userids or not all(isinstance(u, str) and u for u in userids):
         return handler._err(ERRCODE_INVALID_PARAMETER, "userids: a list of userids")

@@ -508,6 +508,24 @@ class Handler(BaseHTTPRequestHandler):
             return None
         return payload
 
+    def _agent_payload(self, query, body):
+        """``(app, payload)`` of an application API call whose JSON body names the token's ``agentid`` (as
+        WeCom checks it, 40056 otherwise), or None once an error is answered."""
+        app = self._token_app(query)
+        if app is None:
+            return None
+        payload = self._json_body(body)
+        if payload is None:
+            return None
+        try:
+            payload_agentid = int(payload.get("agentid"))
+        except (TypeError, ValueError):
+            payload_agentid = None
+        if payload_agentid != app["info"]["agentid"]:
+            self._err(40056, "invalid agentid")
+            return None
+        return app, payload
+
     # ------------------------------------------------------------------ WeCom APIs
     def api_gettoken(self, query, body):
         corp_id, secret = query.get("corpid"), query.get("corpsecret")
@@ -548,19 +566,11 @@ class Handler(BaseHTTPRequestHandler):
         return self._json({"errcode": 0, "errmsg": "ok", "ip_list": list(CALLBACK_IPS)})
 
     def api_message_send(self, query, body):  # noqa: C901 - one branch per WeCom rule, kept together
-        app = self._token_app(query)
-        if app is None:
+        checked = self._agent_payload(query, body)
+        if checked is None:
             return None
-        payload = self._json_body(body)
-        if payload is None:
-            return None
+        app, payload = checked
         agentid = app["info"]["agentid"]
-        try:
-            payload_agentid = int(payload.get("agentid"))
-        except (TypeError, ValueError):
-            payload_agentid = None
-        if payload_agentid != agentid:
-            return self._err(40056, "invalid agentid")
         msgtype = payload.get("msgtype")
         if msgtype not in APP_MSGTYPES:
             return self._err(40008, "invalid message type")
