@@ -149,6 +149,29 @@ def changed_values(record, desired):
     return diff
 
 
+# ---------------------------------------------------------------- languages
+def company_lang(company):
+    """The language of ``company``'s people (its partner's), in which texts written in the background for them are
+    written (a cron runs in English); the environment's when the company has none."""
+    return company.sudo().partner_id.lang or company.env.lang
+
+
+# ---------------------------------------------------------------- what a button answers
+def notification(message, title=None, kind="success", sticky=False, next_action=None):
+    """The client action that shows ``message`` in a notification (Odoo's ``display_notification``): what a
+    button returns to say how it went.
+
+    :param str kind: ``success``, ``info``, ``warning`` or ``danger``
+    :param dict next_action: an action to run once the notification is shown (e.g. a reload)
+    """
+    params = {"message": message, "type": kind, "sticky": sticky}
+    if title:
+        params["title"] = title
+    if next_action:
+        params["next"] = next_action
+    return {"type": "ir.actions.client", "tag": "display_notification", "params": params}
+
+
 # ---------------------------------------------------------------- who may
 def has_wecom_group(env, group):
     """Whether the environment may act as a member of ``group`` (``const.USER_GROUP``, ``const.MANAGER_GROUP``):

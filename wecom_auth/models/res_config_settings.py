@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from odoo.addons.wecom_base.lib import WeComError
+from odoo.addons.wecom_base.tools import notification
 
 from .. import const
 
@@ -125,15 +126,11 @@ class ResConfigSettings(models.TransientModel):
                 domain=app.redirect_domain,
                 redirect=app._wecom_auth_redirect_uri(),
             )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": title,
-                "message": message,
-                "type": "warning" if problem else "success",
-                "sticky": True,
-                # the status above the button reads the trusted domain WeCom just gave
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        # the status above the button reads the trusted domain WeCom just gave: reload once shown
+        return notification(
+            message,
+            title,
+            "warning" if problem else "success",
+            sticky=True,
+            next_action={"type": "ir.actions.client", "tag": "soft_reload"},
+        )

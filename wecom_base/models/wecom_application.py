@@ -8,7 +8,7 @@ from odoo.exceptions import ValidationError
 
 from .. import compat, const
 from ..lib import WeComError, WeComTokenError
-from ..tools import check_wecom_group, has_wecom_group, short_transaction, token_cache
+from ..tools import check_wecom_group, company_lang, has_wecom_group, notification, short_transaction, token_cache
 
 _logger = logging.getLogger(__name__)
 
@@ -103,11 +103,40 @@ class WeComApplication(models.Model):
 
     def action_view_webhooks(self):
         """Button: the callbacks (``wecom.callback``, what WeCom posts to Odoo) of this application."""
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("wecom_base.wecom_callback_action")
-        action["domain"] = [("application_id", "=", self.id)]
+        action = self._wecom_records_action("wecom_base.wecom_callback_action")
         action["context"] = {"default_application_id": self.id, "active_test": False}
         return action
+
+    def _wecom_records_action(self, xmlid):
+        """The window action ``xmlid`` showing only this application's records (their ``application_id``)."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
+        action["domain"] = [("application_id", "=", self.id)]
+        return action
+
+    def _wecom_company_holder(self, flag):
+        """Another application of this one's company, archived ones included, whose boolean ``flag`` is set: what
+        the "one application per company" rules (the directory's, the customers') look for."""
+        self.ensure_one()
+        return self.with_context(active_test=False).search(
+            [("id", "!=", self.id), ("company_id", "=", self.company_id.id), (flag, "=", True)], limit=1
+        )
+
+    def _wecom_sync_action(self, sync, summary, title):
+        """What a *Sync* button does: ``sync(app)`` for each application (its statistics), WeCom's refusal kept on
+        the application and raised in plain words, and a notification made of ``summary(statistics)``.
+
+        :raise UserError: WeCom refused a call (nothing was changed for that application)
+        """
+        self.check_access("write")
+        results = []
+        for app in self:
+            try:
+                results.append(sync(app))
+            except WeComError as exc:
+                app._wecom_record_error(exc)
+                app.handle_wecom_error(exc)
+        return notification("; ".join(summary(stats) for stats in results), title)
 
     @api.depends("company_id.name", "type_id.name", "app_name")
     def _compute_name(self):
@@ -370,7 +399,7 @@ class WeComApplication(models.Model):
 
     def _wecom_write_error(self, cr, error):
         # read by the company's managers (the form, the dashboard): in the company's language, not the worker's
-        self = self.with_context(lang=self.sudo().company_id.partner_id.lang or self.env.lang)  # noqa: PLW0642 - _() reads the frame's self
+        self = self.with_context(lang=company_lang(self.company_id))  # noqa: PLW0642 - _() reads the frame's self
         message = self._wecom_error_message(error) if isinstance(error, WeComError) else str(error)
         cr.execute("SELECT last_error FROM wecom_application_token WHERE application_id = %s", [self.id])
         row = cr.fetchone()
@@ -531,17 +560,7 @@ class WeComApplication(models.Model):
         )
 
     def _wecom_notification(self, title, message, kind):
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": title,
-                "message": message,
-                "type": kind,
-                "sticky": False,
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
+        return notification(message, title, kind, next_action={"type": "ir.actions.act_window_close"})
 
     def action_test_connection(self):
         """Button: fetch a new token and the application's info, and say plainly how it went (in the chatter too

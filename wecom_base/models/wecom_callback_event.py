@@ -29,7 +29,7 @@ from odoo.tools import SQL
 
 from .. import compat, const
 from ..lib import WeComCryptoError, parse_xml
-from ..tools import retention_cutoff, unlink_in_batches
+from ..tools import company_lang, retention_cutoff, unlink_in_batches
 
 _logger = logging.getLogger(__name__)
 
@@ -297,7 +297,7 @@ class WeComCallbackEvent(models.Model):
         Results and reasons are written in the language of the event's company (who reads them), not the cron's.
         """
         for event in self:
-            event = event.with_context(lang=event.company_id.partner_id.lang or event.env.lang)  # noqa: PLW2901
+            event = event.with_context(lang=company_lang(event.company_id))  # noqa: PLW2901
             try:
                 with self.env.cr.savepoint():
                     result = event._wecom_dispatch()

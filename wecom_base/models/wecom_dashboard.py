@@ -13,7 +13,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError
 
 from .. import const
-from ..tools import has_wecom_group
+from ..tools import has_wecom_group, notification
 
 SENT_STATES = ("sent", "partial")
 
@@ -233,15 +233,11 @@ class WeComApplication(models.Model):
                 queued=message,
                 count=left,
             )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": "warning" if left else "success",
-                "message": message,
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
+        return notification(
+            message,
+            kind="warning" if left else "success",
+            next_action={"type": "ir.actions.client", "tag": "soft_reload"},
+        )
 
     def action_wecom_dashboard_events(self):
         """Button: the callbacks this application received today."""

@@ -16,13 +16,12 @@ from .. import compat, const
 from ..lib import (
     DirectoryReader,
     WeComDataError,
-    WeComError,
     check_department_depth,
     normalize_department,
     normalize_member,
 )
 from ..lib.directory import MAX_DEPARTMENT_DEPTH
-from ..tools import changed_values
+from ..tools import changed_values, company_lang
 
 _logger = logging.getLogger(__name__)
 
@@ -65,10 +64,7 @@ class WeComApplication(models.Model):
     @api.constrains("directory_sync", "company_id")
     def _check_directory_sync(self):
         for app in self.filtered("directory_sync"):
-            other = self.with_context(active_test=False).search(
-                [("id", "!=", app.id), ("company_id", "=", app.company_id.id), ("directory_sync", "=", True)],
-                limit=1,
-            )
+            other = app._wecom_company_holder("directory_sync")
             if other:
                 raise ValidationError(
                     _(
@@ -93,17 +89,11 @@ class WeComApplication(models.Model):
 
     def action_view_directory_departments(self):
         """Button: the departments this application mirrors."""
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("wecom_base.wecom_department_action")
-        action["domain"] = [("application_id", "=", self.id)]
-        return action
+        return self._wecom_records_action("wecom_base.wecom_department_action")
 
     def action_view_directory_members(self):
         """Button: the members this application mirrors."""
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("wecom_base.wecom_member_action")
-        action["domain"] = [("application_id", "=", self.id)]
-        return action
+        return self._wecom_records_action("wecom_base.wecom_member_action")
 
     # ------------------------------------------------------------------ full sync
     def action_sync_directory(self):
@@ -115,21 +105,12 @@ class WeComApplication(models.Model):
         :raise UserError: another application syncs the company's directory, or WeCom refused a call (the reason
             and what to do); nothing was changed
         """
-        self.check_access("write")
-        results = []
-        for app in self:
+
+        def sync(app):
             app._wecom_become_directory_source()
-            try:
-                results.append(app._wecom_sync_directory())
-            except WeComError as exc:
-                app._wecom_record_error(exc)
-                app.handle_wecom_error(exc)
-        message = "; ".join(self._wecom_directory_summary(stats) for stats in results)
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {"title": _("WeCom directory synced"), "message": message, "type": "success", "sticky": False},
-        }
+            return app._wecom_sync_directory()
+
+        return self._wecom_sync_action(sync, self._wecom_directory_summary, _("WeCom directory synced"))
 
     @api.model
     def action_sync_company_directory(self):
@@ -163,9 +144,7 @@ class WeComApplication(models.Model):
         self.ensure_one()
         if self.directory_sync:
             return
-        source = self.with_context(active_test=False).search(
-            [("company_id", "=", self.company_id.id), ("directory_sync", "=", True)], limit=1
-        )
+        source = self._wecom_company_holder("directory_sync")
         if source:
             raise UserError(
                 _(
@@ -217,7 +196,7 @@ class WeComApplication(models.Model):
         _logger.info("WeCom application %s: directory synced: %s", self.id, self._wecom_directory_summary(stats))
         if stats["changed"]:  # an unchanged directory writes nothing, not even this
             # in the company's language (who reads it), not the nightly cron's
-            app = self.sudo().with_context(lang=self.company_id.partner_id.lang or self.env.lang)
+            app = self.sudo().with_context(lang=company_lang(self.company_id))
             summary = app._wecom_directory_summary(stats)
             app.write({"directory_sync_date": fields.Datetime.now(), "directory_sync_summary": summary})
             app.message_post(body=app.env._("Directory synced: %(summary)s", summary=summary))

@@ -2,7 +2,7 @@ from odoo import _, api, fields, models
 
 from .. import compat
 from ..const import MANAGER_GROUP
-from ..tools import check_wecom_group, sort_names_in_pinyin
+from ..tools import check_wecom_group, notification, sort_names_in_pinyin
 
 
 class WeComMember(models.Model):
@@ -115,16 +115,11 @@ class WeComMember(models.Model):
             if len(users) == 1:
                 users.wecom_userid = member.userid  # res.users relinks the member
                 linked |= member
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": _("Link by e-mail"),
-                "message": _("%(count)s member(s) linked to Odoo users by e-mail.", count=len(linked)),
-                "type": "success" if linked else "info",
-                "sticky": False,
-            },
-        }
+        return notification(
+            _("%(count)s member(s) linked to Odoo users by e-mail.", count=len(linked)),
+            _("Link by e-mail"),
+            "success" if linked else "info",
+        )
 
     def action_create_users(self):
         """Action: open the wizard that creates Odoo users for the selected members (none selected: for every

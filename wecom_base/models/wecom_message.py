@@ -40,7 +40,14 @@ from ..lib.payloads import (
 )
 from ..lib.sending import RobotThrottled, is_rate_error, is_transport_error
 from ..outbox import Flight
-from ..tools import check_wecom_group, number_param, retention_cutoff, short_transaction, unlink_in_batches
+from ..tools import (
+    check_wecom_group,
+    company_lang,
+    number_param,
+    retention_cutoff,
+    short_transaction,
+    unlink_in_batches,
+)
 
 _logger = logging.getLogger(__name__)
 
@@ -1296,7 +1303,7 @@ class WeComMessage(models.Model):
         """The language a message's outcome is written in: its author's (who reads it), else its company's; never
         the language of the cron that sent it."""
         self.ensure_one()
-        return self.create_uid.lang or self.company_id.partner_id.lang or self.env.lang
+        return self.create_uid.lang or company_lang(self.company_id)
 
     def _wecom_failure_values(self, error, try_count):
         """What a failed try leaves: a retry later, or a failure with its type and reason.

@@ -5,6 +5,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 
 from .. import const
+from ..tools import notification
 from .wecom_message import SENT_STATES
 
 ROBOT_KEY_RE = re.compile(r"^[A-Za-z0-9-]{8,128}$")
@@ -100,13 +101,4 @@ class WeComRobot(models.Model):
         message.action_send_now()
         if message.state not in SENT_STATES:
             raise UserError(message.failure_reason or _("The test message could not be sent."))
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": _("WeCom robot works"),
-                "message": _("The test message was sent."),
-                "type": "success",
-                "sticky": False,
-            },
-        }
+        return notification(_("The test message was sent."), _("WeCom robot works"))

@@ -16,7 +16,7 @@ from odoo.exceptions import ValidationError
 from odoo.tools import is_html_empty
 
 from odoo.addons.wecom_base import compat
-from odoo.addons.wecom_base.lib import WeComApiError, WeComDataError, WeComError
+from odoo.addons.wecom_base.lib import WeComApiError, WeComDataError
 from odoo.addons.wecom_base.tools import changed_values
 
 from .wecom_external_contact import CONTACT_FIELDS, FOLLOW_FIELDS
@@ -118,10 +118,7 @@ class WeComApplication(models.Model):
     @api.constrains("customer_sync", "company_id")
     def _check_customer_sync(self):
         for app in self.filtered("customer_sync"):
-            other = self.with_context(active_test=False).search(
-                [("id", "!=", app.id), ("company_id", "=", app.company_id.id), ("customer_sync", "=", True)],
-                limit=1,
-            )
+            other = app._wecom_company_holder("customer_sync")
             if other:
                 raise ValidationError(
                     _(
@@ -142,10 +139,7 @@ class WeComApplication(models.Model):
 
     def action_view_customers(self):
         """Button: the customers this application mirrors."""
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id("wecom_crm.wecom_external_contact_action")
-        action["domain"] = [("application_id", "=", self.id)]
-        return action
+        return self._wecom_records_action("wecom_crm.wecom_external_contact_action")
 
     @api.model
     def _wecom_customer_application(self, company):
@@ -158,20 +152,11 @@ class WeComApplication(models.Model):
 
         :raise UserError: WeCom refused a call (the reason and what to do); nothing was changed
         """
-        self.check_access("write")
-        results = []
-        for app in self:
-            try:
-                results.append(app.sudo()._wecom_sync_external_contacts())
-            except WeComError as exc:
-                app._wecom_record_error(exc)
-                app.handle_wecom_error(exc)
-        message = "; ".join(self._wecom_customer_summary(stats) for stats in results)
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {"title": _("WeCom customers synced"), "message": message, "type": "success", "sticky": False},
-        }
+        return self._wecom_sync_action(
+            lambda app: app.sudo()._wecom_sync_external_contacts(),
+            self._wecom_customer_summary,
+            _("WeCom customers synced"),
+        )
 
     def _wecom_customer_call(self, path, payload=None, method="POST", params=None):
         self.ensure_one()

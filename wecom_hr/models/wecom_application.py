@@ -1,5 +1,7 @@
 from odoo import _, models
 
+from odoo.addons.wecom_base.tools import notification
+
 
 class WeComApplication(models.Model):
     _inherit = "wecom.application"
@@ -12,19 +14,13 @@ class WeComApplication(models.Model):
         members = self.env["wecom.member"].sudo().with_context(active_test=False)
         department_stats = departments.search([("application_id", "in", self.ids)])._wecom_sync_hr_departments()
         member_stats = members.search([("application_id", "in", self.ids)])._wecom_sync_hr_employees()
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": _("HR follows the WeCom directory"),
-                "message": _(
-                    "Departments: %(dc)s created, %(du)s updated. Employees: %(ec)s created, %(eu)s updated.",
-                    dc=department_stats["created"],
-                    du=department_stats["updated"],
-                    ec=member_stats["created"],
-                    eu=member_stats["updated"],
-                ),
-                "type": "success",
-                "sticky": False,
-            },
-        }
+        return notification(
+            _(
+                "Departments: %(dc)s created, %(du)s updated. Employees: %(ec)s created, %(eu)s updated.",
+                dc=department_stats["created"],
+                du=department_stats["updated"],
+                ec=member_stats["created"],
+                eu=member_stats["updated"],
+            ),
+            _("HR follows the WeCom directory"),
+        )
