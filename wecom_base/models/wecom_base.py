@@ -360,6 +360,9 @@ class WeComBase(models.AbstractModel):
         """
         if isinstance(error, bool) or not isinstance(error, (int, dict, WeComError)):
             raise UserError(redact(str(error)))
+        # Only what WeCom answered is kept in the Logs: an RPC caller can pass an errcode or a made-up answer (JSON
+        # gives no WeComError), and must not write what an admin reads there (log_error is not callable by RPC).
+        met_by_a_call = isinstance(error, WeComError)
         if isinstance(error, int):
             error = error_from_response({"errcode": error, "errmsg": ""})
         elif isinstance(error, dict):
@@ -368,7 +371,8 @@ class WeComBase(models.AbstractModel):
                 raise ValidationError(_("This WeCom answer is not an error."))
             error = error_from_response(error)
         message = self._wecom_error_message(error)
-        self._wecom_note_failure(message, "handle_wecom_error")
+        if met_by_a_call:
+            self._wecom_note_failure(message, "handle_wecom_error")
         if isinstance(error, WeComApiError) and errcode_info(error.errcode).kind == errcodes.VALIDATION:
             raise ValidationError(message)
         raise UserError(message)

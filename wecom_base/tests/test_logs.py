@@ -55,6 +55,14 @@ class TestLogs(WeComCase):
         self.assertIn("40001", logs[0]["message"])
         self.assertNotIn("wrong-secret", logs[0]["message"])
 
+    def test_an_rpc_caller_cannot_write_in_the_logs(self):
+        """handle_wecom_error is public (RPC): given an errcode or a made-up answer, it raises but logs nothing, so a
+        WeCom user cannot put their own text in the log an admin trusts."""
+        for error in (40001, {"errcode": 40001, "errmsg": "forged: call +86 000 now"}):
+            with self.subTest(error=error), self.assertRaises(UserError):
+                self.env["wecom.application"].with_user(self.user_wecom).handle_wecom_error(error)
+        self.assertEqual(self.new_logs(), [])
+
     def test_logs_are_read_only_in_the_menu(self):
         action = self.env.ref("wecom_base.wecom_log_action")
         self.assertEqual(
