@@ -253,9 +253,8 @@ def approval_change_xml(info, corp_id=DEFAULT_CORP_ID, agent_id=DEFAULT_AGENT_ID
 
 def _approval_payload(handler, query, body):
     """The JSON body of an approval API call once the token is checked, or None once an error is answered."""
-    if handler._token_app(query) is None:
-        return None
-    return handler._json_body(body)
+    checked = handler._app_payload(query, body)
+    return None if checked is None else checked[1]
 
 
 def api_oa_gettemplatedetail(handler, query, body):

@@ -274,11 +274,10 @@ def api_get_follow_user_list(handler, query, body):
 
 
 def api_batch_get_by_user(handler, query, body):
-    if handler._token_app(query) is None:
+    checked = handler._app_payload(query, body)
+    if checked is None:
         return None
-    payload = handler._json_body(body)
-    if payload is None:
-        return None
+    payload = checked[1]
     userids = payload.get("userid_list")
     if not isinstance(userids, list) or not userids or len(userids) > BATCH_MAX_USERS:
         return handler._err(ERRCODE_INVALID_PARAMETER, f"invalid userid_list: 1 to {BATCH_MAX_USERS} userids")
@@ -334,11 +333,10 @@ def api_get(handler, query, body):
 
 
 def api_get_corp_tag_list(handler, query, body):
-    if handler._token_app(query) is None:
+    checked = handler._app_payload(query, body, empty_ok=True)
+    if checked is None:
         return None
-    payload = handler._json_body(body) if body.strip() else {}
-    if payload is None:
-        return None
+    payload = checked[1]
     tag_filter = {str(t) for t in payload.get("tag_id") or ()}
     group_filter = {str(g) for g in payload.get("group_id") or ()}
     with handler.state.lock:

@@ -508,15 +508,24 @@ class Handler(BaseHTTPRequestHandler):
             return None
         return payload
 
-    def _agent_payload(self, query, body):
-        """``(app, payload)`` of an application API call whose JSON body names the token's ``agentid`` (as
-        WeCom checks it, 40056 otherwise), or None once an error is answered."""
+    def _app_payload(self, query, body, empty_ok=False):
+        """``(app, payload)`` of an API call: the application of its token and its JSON object body (an empty
+        body is ``{}`` where ``empty_ok``), or None once an error is answered."""
         app = self._token_app(query)
         if app is None:
             return None
-        payload = self._json_body(body)
+        payload = {} if empty_ok and not body.strip() else self._json_body(body)
         if payload is None:
             return None
+        return app, payload
+
+    def _agent_payload(self, query, body):
+        """``(app, payload)`` of an application API call whose JSON body names the token's ``agentid`` (as
+        WeCom checks it, 40056 otherwise), or None once an error is answered."""
+        checked = self._app_payload(query, body)
+        if checked is None:
+            return None
+        app, payload = checked
         try:
             payload_agentid = int(payload.get("agentid"))
         except (TypeError, ValueError):
@@ -638,12 +647,10 @@ class Handler(BaseHTTPRequestHandler):
         return self._json(answer)
 
     def api_message_recall(self, query, body):
-        app = self._token_app(query)
-        if app is None:
+        checked = self._app_payload(query, body)
+        if checked is None:
             return None
-        payload = self._json_body(body)
-        if payload is None:
-            return None
+        app, payload = checked
         msgid = payload.get("msgid")
         state = self.state
         with state.lock:
@@ -1333,11 +1340,10 @@ def api_department_simplelist(handler, query, body):
 
 
 def api_user_list_id(handler, query, body):
-    if handler._token_app(query) is None:
+    checked = handler._app_payload(query, body, empty_ok=True)
+    if checked is None:
         return None
-    payload = handler._json_body(body) if body.strip() else {}
-    if payload is None:
-        return None
+    payload = checked[1]
     limit, cursor = payload.get("limit", 1000), str(payload.get("cursor") or "")
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 10000:
         return handler._err(ERRCODE_INVALID_PARAMETER, "invalid limit: 1 to 10000")
